@@ -1,0 +1,31 @@
+# Two entry points a new machine needs: `make run` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MANIFEST ?= examples/demo-brand/sources.yaml
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run sync test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+sync: setup
+	$(VENV)/bin/sportello sync $(MANIFEST)
+
+run: sync
+	SPORTELLO_MANIFEST=$(MANIFEST) $(VENV)/bin/sportello serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(VENV)/bin/pytest -q -n 2
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,4 @@
+"""Knowledge: sources → documents → chunks → index, plus facts, freshness and conflicts.
+
+Never imports `api` or `agent`.
+"""

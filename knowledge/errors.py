@@ -1,0 +1,31 @@
+"""Exceptions raised where a knowledge fact is known; the CLI and API turn them into messages."""
+
+from __future__ import annotations
+
+
+class KnowledgeError(Exception):
+    """Base class: something about the brand's knowledge a person has to fix."""
+
+
+class ManifestError(KnowledgeError):
+    """The sources manifest is invalid. The message names the file, line and field."""
+
+
+class SourceError(KnowledgeError):
+    """A source could not be read at all (bad file, bad format, unreachable)."""
+
+    def __init__(self, source_id: str, message: str) -> None:
+        super().__init__(f"source '{source_id}': {message}")
+        self.source_id = source_id
+
+
+class SourceUnreachable(SourceError):
+    """A source's URL could not be fetched (DNS, connection refused, timeout, HTTP error)."""
+
+
+class SourceFormatError(SourceError):
+    """A source's file is malformed: a missing column, invalid JSON-LD, a bad row."""
+
+
+class IndexUnavailable(KnowledgeError):
+    """The index has not been built yet or cannot be reached."""

