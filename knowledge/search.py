@@ -7,6 +7,7 @@ for the dense side.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +121,18 @@ class KnowledgeBase:
         if self._bm25_ready:
             self._bm25.index([search_tokens(c.text) or ["_"] for c in self.chunks], show_progress=False)
         self._documents: dict[str, Document] | None = None
+        self._df: dict[str, int] = {}
+        for chunk in self.chunks:
+            for token in set(search_tokens(chunk.text)):
+                self._df[token] = self._df.get(token, 0) + 1
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency over chunks; a word the knowledge never uses weighs the most."""
+        n = len(self.chunks)
+        return math.log((n + 1) / (self._df.get(token, 0) + 0.5))
+
+    def known(self, token: str) -> bool:
+        return token in self._df
 
     @classmethod
     def open(cls, data_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> KnowledgeBase:

@@ -23,7 +23,7 @@ from knowledge.manifest import Manifest, load_manifest
 from sportello.settings import Settings
 
 app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -72,7 +72,10 @@ def sync(
     from knowledge.sync import sync_manifest
 
     settings = Settings()
-    manifest = load_manifest_or_exit(manifest_path)
+    try:
+        manifest = load_manifest(manifest_path)
+    except KnowledgeError as exc:
+        raise fail(f"{exc}\nThe previous index was left untouched.") from exc
     with Progress(
         TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, disable=as_json or not console.is_terminal, transient=False,
@@ -171,3 +174,37 @@ def sources(as_json: JsonOption = False) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return now_utc()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"--now {value!r} is not an ISO date/time such as 2026-11-25T10:00:00+01:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def doctor(
+    manifest_path: Annotated[Path | None, typer.Argument(metavar="[MANIFEST]", help="Defaults to $SPORTELLO_MANIFEST.")] = None,
+    as_json: JsonOption = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any issue is found.")] = False,
+    now: Annotated[str | None, typer.Option("--now", help="Judge freshness at this ISO time (default: now).")] = None,
+) -> None:
+    """Knowledge health: every stale, expired and conflicting fact, with the winner and a fix."""
+    from knowledge.health import run_doctor
+
+    settings = Settings()
+    manifest = manifest_from_settings(settings, manifest_path)
+    try:
+        report = run_doctor(manifest, settings.data_dir, now=parse_now(now))
+    except KnowledgeError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        out.print(report.render_text(), markup=False, highlight=False)
+    if strict and report.issues:
+        raise typer.Exit(1)

@@ -1,0 +1,230 @@
+"""`Assistant.respond(conversation, message)`: one customer message in, one Reply out.
+
+The flow follows the message: language → safety/handoff signals → subject (store, product,
+carried over for follow-ups) → retrieval → trust (freshness, conflicts) → composer (LLM when
+configured, else offline; offline is also the fallback) → handoff decision → Reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from agent.catalog_match import ProductMatcher, ProductRef
+from agent.compose_offline import ComposeInput, compose_offline
+from agent.composition import Composition
+from agent.conversation import Conversation, Turn
+from agent.intents import detect_intent
+from agent.phrases import PHRASES, phrase
+from agent.reply import Handoff, HandoffReason, Reply
+from agent.retrieval import Subject, retrieve
+from knowledge.manifest import Manifest
+from knowledge.search import KnowledgeBase
+from knowledge.text import fold
+
+log = logging.getLogger(__name__)
+
+# Short messages without a subject of their own continue the conversation's subject.
+_FOLLOW_UP_MAX_WORDS = 12
+
+
+@dataclass(frozen=True)
+class AssistantConfig:
+    k: int = 6
+    retrieval_mode: str = "hybrid"
+
+
+class Assistant:
+    def __init__(
+        self,
+        manifest: Manifest,
+        knowledge: KnowledgeBase,
+        *,
+        llm: Any | None = None,  # agent.compose_llm.LLMComposer
+        config: AssistantConfig = AssistantConfig(),
+    ) -> None:
+        self.manifest = manifest
+        self.kb = knowledge
+        self.llm = llm
+        self.config = config
+        documents = list(knowledge.documents().values())
+        self.products = ProductMatcher(documents)
+        self._documents = documents
+        self._state_for_day = lru_cache(maxsize=8)(self._state)
+
+    # Freshness depends on the day (promotions expire, hours go stale); conflicts do not.
+    def _state(self, day_key: str) -> Any:
+        from knowledge.freshness import assess_knowledge
+
+        now = datetime.fromisoformat(day_key).replace(tzinfo=self.manifest.tz)
+        return assess_knowledge(self._documents, self.manifest, now=now)
+
+    def knowledge_state(self, now: datetime) -> Any:
+        local = now.astimezone(self.manifest.tz)
+        return self._state_for_day(local.replace(hour=12, minute=0, second=0, microsecond=0,
+                                                 tzinfo=None).isoformat())
+
+    # --- the turn ------------------------------------------------------------------------------
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
+        from agent.handoff_policy import classify_message
+        from agent.language import detect_language
+
+        started = time.perf_counter()
+        now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
+        lang = detect_language(message, default=self.manifest.language, previous=conversation.focus.get("language"))
+        state = self.knowledge_state(now)
+        signal = classify_message(message, lang)
+        intent = detect_intent(message)
+        subject, product = self._subject(message, conversation, state)
+
+        if signal is not None:
+            reply = self._handoff_reply(conversation, message, lang, now, signal.reason, [], signal.matched)
+            trace: dict[str, Any] = {"intent": intent.name, "composer": "policy", "passages": []}
+        else:
+            passages = retrieve(
+                self.kb, message, subject, k=self.config.k, mode=self.config.retrieval_mode,  # type: ignore[arg-type]
+                store_names={s.key: s.aliases for s in state.stores}, language=lang,
+            )
+            inp = ComposeInput(
+                message=message, lang=lang, intent=intent, subject=subject, passages=passages, state=state, now=now,
+                idf=self.kb.idf, clean=_clean, country=self.manifest.country,
+            )
+            composition = self._compose(inp, product)
+            trace = {
+                "intent": intent.name,
+                "composer": composition.composer,
+                "answer_kind": composition.kind,
+                "passages": [p.chunk_id for p in passages],
+                "store": subject.store_key,
+                "product": subject.product_key,
+            }
+            reply = self._finish(conversation, message, lang, now, composition, passages)
+        trace["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        reply = Reply(reply.text, reply.language, reply.grounded, reply.citations, reply.warnings, reply.handoff,
+                      {**reply.trace, **trace})
+        self._remember(conversation, message, reply, now, intent.name, subject, lang)
+        log.info("agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d ms=%.1f",
+                 intent.name, reply.grounded, reply.handoff.reason if reply.handoff else None,
+                 len(reply.citations), len(reply.warnings), trace["latency_ms"])
+        return reply
+
+    def _compose(self, inp: ComposeInput, product: ProductRef | None) -> Composition:
+        offline = compose_offline(inp, product)
+        if self.llm is None:
+            return offline
+        return self.llm.compose(inp, offline)
+
+    def _finish(
+        self, conversation: Conversation, message: str, lang: str, now: datetime, comp: Composition,
+        passages: list[Any],
+    ) -> Reply:
+        from agent.handoff_policy import decide_handoff
+
+        evidence = [c.url or c.title for c in comp.citations] or [p.url or p.title for p in passages[:3]]
+        handoff = decide_handoff(signal=None, grounded=comp.grounded, conversation=conversation, message=message,
+                                 lang=lang, evidence=evidence)
+        if handoff is None and comp.needs_human:
+            from agent.handoff_policy import summarize_for_operator
+
+            handoff = Handoff(HandoffReason.STALE_INFORMATION,
+                              summarize_for_operator(conversation, message, HandoffReason.STALE_INFORMATION, lang),
+                              lang, evidence)
+        if handoff is not None and not comp.grounded:
+            return self._handoff_reply(conversation, message, lang, now, handoff.reason, evidence, None,
+                                       handoff=handoff)
+        text = comp.text
+        if handoff is not None:
+            text = f"{text}\n\n{phrase(lang, 'handoff_offer')} {self._availability(lang, now)}".strip()
+        return Reply(text=text, language=lang, grounded=comp.grounded, citations=comp.citations,
+                     warnings=comp.warnings, handoff=handoff)
+
+    def _handoff_reply(
+        self, conversation: Conversation, message: str, lang: str, now: datetime, reason: HandoffReason,
+        evidence: list[str], matched: str | None, *, handoff: Handoff | None = None,
+    ) -> Reply:
+        from agent.handoff_policy import summarize_for_operator
+
+        if handoff is None:
+            handoff = Handoff(reason, summarize_for_operator(conversation, message, reason, lang), lang,
+                              evidence + ([f"matched: {matched}"] if matched else []))
+        lead = PHRASES.get(lang, PHRASES["en"])["handoff"][str(reason)]  # type: ignore[index]
+        text = f"{lead} {self._availability(lang, now)}".strip()
+        return Reply(text=text, language=lang, grounded=False, citations=[], warnings=[], handoff=handoff)
+
+    def _availability(self, lang: str, now: datetime) -> str:
+        from agent.support_hours import next_human_availability, render_availability
+
+        available, next_at = next_human_availability(self.manifest.support.opening_hours, now)
+        return render_availability(available, next_at, lang, now)
+
+    # --- subject and memory ---------------------------------------------------------------------
+    def _subject(self, message: str, conversation: Conversation, state: Any) -> tuple[Subject, ProductRef | None]:
+        from knowledge.facts import find_stores
+
+        stores = find_stores(message, list(state.stores))
+        follow_up = len(message.split()) <= _FOLLOW_UP_MAX_WORDS
+        store_key = store_label = None
+        from_focus = False
+        if len(stores) == 1:
+            store_key, store_label = stores[0].key, _store_label(stores[0])
+        elif not stores and follow_up and conversation.focus.get("store"):
+            match = [s for s in state.stores if s.key == conversation.focus["store"]]
+            if match:
+                store_key, store_label, from_focus = match[0].key, _store_label(match[0]), True
+        product = self.products.find(message)
+        product_from_focus = False
+        if product is None and follow_up and conversation.focus.get("product") and not stores:
+            product = next((p for p in self.products.products if p.key == conversation.focus["product"]), None)
+            product_from_focus = product is not None and _refers_back(message)
+            if not product_from_focus:
+                product = None
+        subject = Subject(store_key, store_label, from_focus, product.key if product else None,
+                          product.title if product else None, product_from_focus)
+        return subject, product
+
+    def _remember(self, conversation: Conversation, message: str, reply: Reply, now: datetime, intent: str,
+                  subject: Subject, lang: str) -> None:
+        conversation.turns.append(Turn("customer", message, now, intent=intent))
+        conversation.turns.append(Turn("bot", reply.text, now, grounded=reply.grounded, intent=intent))
+        conversation.focus["language"] = lang
+        if subject.store_key:
+            conversation.focus["store"] = subject.store_key
+        if subject.product_key:
+            conversation.focus["product"] = subject.product_key
+
+
+def _store_label(store: Any) -> str:
+    return f"{store.name} {store.city or ''}".strip()
+
+
+_BACK_REFERENCES = ("lo ", "la ", "li ", "le ", "it ", "this", "that", "questo", "questa", "quello", "quella",
+                    "disponibil", "costa", "prezzo", "price", "stock", "colori", "taglie", "sizes")
+
+
+def _refers_back(message: str) -> bool:
+    folded = fold(message)
+    return any(marker in folded for marker in _BACK_REFERENCES)
+
+
+def _clean(text: str) -> str:
+    from agent.injection import strip_instructions
+
+    return strip_instructions(text)[0]
+
+
+def build_assistant(settings: Any, manifest: Manifest) -> Assistant:
+    """The assistant for a deployment: the index in the data dir, an LLM only when configured."""
+    from knowledge.embedding import embedder_from_settings
+
+    kb = KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings))
+    llm = None
+    if getattr(settings, "llm_enabled", False):
+        from agent.compose_llm import LLMComposer
+
+        llm = LLMComposer.from_settings(settings)
+    return Assistant(manifest, kb, llm=llm)
+

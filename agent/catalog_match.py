@@ -1,0 +1,60 @@
+"""Which product a customer message names, by distinctive words of product titles.
+
+A word that appears in few product titles ("Aurora") identifies a product; a word in many
+("bici", "casco") does not.  Weights are inverse document frequency over the titles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from knowledge.documents import Document
+from knowledge.text import words
+
+_GENERIC = frozenset(
+    ["il", "lo", "la", "i", "gli", "le", "un", "una", "di", "da", "in", "con", "su", "per", "tra", "fra", "del", "della", "dei", "degli", "delle", "al", "alla", "ai", "agli", "alle", "the", "a", "an", "of", "for", "with", "and", "or", "to", "in", "on", "at", "quanto", "costa", "costano", "prezzo", "price", "how", "much", "cost", "costs", "avete", "vendete", "disponibile", "disponibili", "available", "stock", "do", "you", "have", "is", "are"]
+)
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    key: str
+    doc_id: str
+    title: str
+    tokens: frozenset[str]
+
+
+class ProductMatcher:
+    def __init__(self, documents: list[Document]) -> None:
+        self.products = [
+            ProductRef(
+                key=str(d.data.get("product", {}).get("id") or d.key),
+                doc_id=d.doc_id,
+                title=d.title,
+                tokens=frozenset(w for w in words(d.title) if w not in _GENERIC),
+            )
+            for d in documents
+            if d.kind == "product"
+        ]
+        df = Counter(t for p in self.products for t in p.tokens)
+        n = max(len(self.products), 1)
+        self.idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+
+    def find(self, text: str) -> ProductRef | None:
+        """The best-matching product, or None when no product is clearly named."""
+        asked = {w for w in words(text) if w not in _GENERIC}
+        best: tuple[float, ProductRef] | None = None
+        for product in self.products:
+            matched = asked & product.tokens
+            if not matched:
+                continue
+            score = sum(self.idf.get(t, 0.0) for t in matched)
+            coverage = len(matched) / max(len(product.tokens), 1)
+            score *= 0.5 + coverage
+            if best is None or score > best[0]:
+                best = (score, product)
+        # One distinctive word (idf above that of a word shared by a third of the titles) is needed.
+        threshold = math.log(3) if len(self.products) > 3 else 0.1
+        return best[1] if best and best[0] >= threshold else None

@@ -1,0 +1,91 @@
+"""Extractive answering: the sentences of the retrieved passages that best answer the question,
+and how well the evidence covers what was asked (the grounding check)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from knowledge.search import Passage
+from knowledge.text import search_tokens
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    passage: Passage
+    score: float
+
+
+def passage_body(passage: Passage) -> str:
+    """The passage text without the 'Title › Heading' line chunking put in front."""
+    first, _, rest = passage.text.partition("\n")
+    return rest if rest and first.startswith(passage.title) else passage.text
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if not line or _TABLE_RULE.match(line):
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
+            out.append(": ".join(cells[:1]) + (" " + " ".join(cells[1:]) if len(cells) > 1 else ""))
+            continue
+        out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def select_evidence(
+    question: str,
+    passages: list[Passage],
+    idf: Callable[[str], float],
+    *,
+    max_sentences: int = 3,
+    max_chars: int = 480,
+    clean: Callable[[str], str] = lambda s: s,
+) -> list[Evidence]:
+    asked = set(search_tokens(question))
+    scored: list[tuple[float, int, int, Evidence]] = []
+    for rank, passage in enumerate(passages[:4]):
+        prior = 1.0 / (1 + rank)
+        for position, sentence in enumerate(sentences(clean(passage_body(passage)))):
+            tokens = set(search_tokens(sentence))
+            overlap = sum(idf(t) for t in asked & tokens)
+            if overlap <= 0:
+                continue
+            score = overlap * (0.6 + 0.4 * prior)
+            scored.append((score, rank, position, Evidence(sentence, passage, score)))
+    if not scored:
+        return []
+    scored.sort(key=lambda item: (-item[0], item[1], item[2]))
+    top_score = scored[0][0]
+    chosen: list[tuple[int, int, Evidence]] = []
+    used = 0
+    for score, rank, position, evidence in scored:
+        if len(chosen) >= max_sentences or score < 0.45 * top_score:
+            break
+        if used + len(evidence.sentence) > max_chars and chosen:
+            continue
+        chosen.append((rank, position, evidence))
+        used += len(evidence.sentence)
+    # Read in document order: the best passage first, its sentences in the order written.
+    chosen.sort(key=lambda item: (item[0], item[1]))
+    return [evidence for _, _, evidence in chosen]
+
+
+def coverage(question: str, evidence_text: str, idf: Callable[[str], float]) -> float:
+    """IDF-weighted share of the question's content words that the evidence contains (0..1)."""
+    asked = set(search_tokens(question))
+    if not asked:
+        return 0.0
+    present = set(search_tokens(evidence_text))
+    total = sum(idf(t) for t in asked)
+    if total <= 0:
+        return 0.0
+    return sum(idf(t) for t in asked & present) / total

@@ -1,0 +1,100 @@
+"""What a customer message asks about, from Italian and English phrasing.
+
+Lexicons are data: one tuple of regexes per intent, matched on accent-folded text.  The intent
+decides whether the composer answers from structured facts (hours, price, shipping rule...) or
+from the best supporting sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.text import fold
+
+# Order matters: the first intent whose lexicon matches wins when scores tie.
+INTENT_LEXICON: dict[str, tuple[str, ...]] = {
+    "hours": (
+        r"\borar[io]\b", r"\bapert[oaie]\b", r"\bapr(e|ite|ono)\b", r"\bchiu(de|dete|dono|so|sa|si)\b",
+        r"\bfate orario\b", r"\bcontinuato\b", r"\bche ora\b", r"\ba che ora\b", r"\bfino a che ora\b",
+        r"\bopening hours?\b", r"\bhours\b", r"\bopen\b", r"\bclos(e|ed|es|ing)\b", r"\bwhat time\b",
+    ),
+    "shipping": (
+        r"\bspedizion[ei]\b", r"\bspedi(te|re|sc)\w*", r"\bconsegn[aei]\w*", r"\bcorriere\b", r"\brecapit\w+",
+        r"\bship(ping|ped|s)?\b", r"\bdeliver(y|ed|ies)?\b", r"\bcourier\b", r"\bpostage\b",
+    ),
+    "returns": (
+        r"\bres[oi]\b", r"\brestitu\w+", r"\brimbors\w+", r"\brecesso\b", r"\bcambi(o|are)\b",
+        r"\breturn(s|ed|ing)?\b", r"\brefund\w*", r"\bexchange\b", r"\bsend (it )?back\b",
+    ),
+    "warranty": (r"\bgaranzi\w+", r"\bwarrant\w+", r"\bguarantee\w*"),
+    "payment": (
+        r"\bpagament\w+", r"\bpag(o|are|ate|hi)\b", r"\bcart[ae] di credito\b", r"\bpaypal\b", r"\bsatispay\b",
+        r"\bbonifico\b", r"\brate(ale|izza\w*)?\b", r"\bfinanziament\w+", r"\bcontrassegno\b",
+        r"\bpay(ment|ments|ing)?\b", r"\bcredit card\b", r"\binstal(l)?ments?\b", r"\bcash on delivery\b",
+    ),
+    "services": (
+        r"\bparcheggi\w*", r"\bofficin\w+", r"\bripar\w+", r"\bnoleggi\w*", r"\bservizi\b", r"\bassistenza tecnica\b",
+        r"\bparking\b", r"\brepair\w*", r"\bworkshop\b", r"\brental\b", r"\brent\b", r"\bservices?\b", r"\bfitting\b",
+    ),
+    "price": (
+        r"\bquanto cost\w+", r"\bprezz\w+", r"\bcost(a|ano|o)\b", r"\bquanto viene\b",
+        r"\bhow much\b", r"\bprice\w*", r"\bcost(s)?\b",
+    ),
+    "availability": (
+        r"\bdisponibil\w+", r"\bin stock\b", r"\bescaurit\w+",
+        r"\besaurit\w+", r"\bmagazzino\b", r"\bavailab\w+", r"\bout of stock\b", r"\bdo you have\b",
+    ),
+    "promotion": (
+        r"\bpromo\w*", r"\bscont[io]\b", r"\bofferta\w*", r"\bofferte\b", r"\bsaldi\b", r"\bcoupon\b",
+        r"\bcodice sconto\b", r"\bblack friday\b", r"\bdiscount\w*", r"\bsale\b", r"\bdeal(s)?\b", r"\boffer(s)?\b",
+    ),
+    "store_info": (
+        r"\bindirizz\w+", r"\bdove (si trova|siete|e)\b", r"\btelefon\w+", r"\bnumero\b", r"\bnegozi\b",
+        r"\baddress\b", r"\bwhere (is|are)\b", r"\bphone\b", r"\blocation\w*", r"\bstores\b",
+    ),
+}
+
+_COMPILED = {name: tuple(re.compile(p) for p in patterns) for name, patterns in INTENT_LEXICON.items()}
+
+# "35 euro", "€ 35", "35€", "35,50 EUR", "$60", "60 dollars"
+_AMOUNT = re.compile(
+    r"(?:€|eur|euro)\s*(\d{1,6}(?:[.,]\d{1,2})?)|(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur\b|euro\b|euros\b)",
+)
+_SPEND = re.compile(r"\b(spend\w*|spend|ordine|order|carrello|cart|acquist\w+|compro|spendo|spendere)\b")
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str  # one of INTENT_LEXICON's keys or "general"
+    scores: dict[str, int]
+    amount: float | None = None  # a money amount the customer gave ("se spendo 35 euro")
+
+
+def detect_intent(text: str) -> Intent:
+    folded = fold(text)
+    scores = {name: sum(1 for rx in patterns if rx.search(folded)) for name, patterns in _COMPILED.items()}
+    scores = {k: v for k, v in scores.items() if v}
+    amount = parse_amount(folded)
+    name = "general"
+    if scores:
+        best = max(scores.values())
+        name = next(n for n in INTENT_LEXICON if scores.get(n) == best)
+        # "quanto costa la spedizione" is a shipping question, not a product price question.
+        if name == "price" and "shipping" in scores:
+            name = "shipping"
+        if name in ("price", "availability") and "promotion" in scores and scores["promotion"] >= best:
+            name = "promotion"
+    return Intent(name=name, scores=scores, amount=amount)
+
+
+def parse_amount(folded_text: str) -> float | None:
+    match = _AMOUNT.search(folded_text)
+    if not match:
+        return None
+    raw = match.group(1) or match.group(2)
+    return float(raw.replace(".", "").replace(",", ".") if "," in raw else raw)
+
+
+def mentions_spending(folded_text: str) -> bool:
+    return bool(_SPEND.search(folded_text))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.language import SUPPORTED_LANGUAGES, detect_language, warm_up
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quanto costa il casco integrale?",
+        "Avete la bici da corsa in taglia 54?",
+        "Vorrei restituire la bici che ho comprato la settimana scorsa",
+        "Orari del negozio di Padova",
+    ],
+)
+def test_an_italian_sentence_is_italian(text: str) -> None:
+    assert detect_language(text, default="en") == "it"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How much is the full-face helmet?",
+        "Do you have the road bike in size 54?",
+        "I'd like to return the bike I bought last week",
+        "Opening hours of the Padova store",
+    ],
+)
+def test_an_english_sentence_is_english(text: str) -> None:
+    assert detect_language(text, default="it") == "en"
+
+
+@pytest.mark.parametrize("text", ["ciao", "ok", "grazie", "hi", "?", "ok grazie", "thanks!", "👍", "123"])
+def test_a_short_message_keeps_the_conversation_language(text: str) -> None:
+    assert detect_language(text, previous="en") == "en"
+    assert detect_language(text, previous="it", default="en") == "it"
+
+
+@pytest.mark.parametrize("text", ["ciao", "ok", "?", "", "   ", "42"])
+def test_an_ambiguous_first_message_uses_the_default(text: str) -> None:
+    assert detect_language(text, default="it") == "it"
+    assert detect_language(text, default="en") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("hi", "en"), ("hello", "en"), ("grazie", "it"), ("buongiorno", "it")]
+)
+def test_a_first_greeting_sets_the_language_it_obviously_belongs_to(text: str, expected: str) -> None:
+    assert detect_language(text, default="it" if expected == "en" else "en") == expected
+
+
+def test_a_full_sentence_in_the_other_language_switches_the_conversation() -> None:
+    assert detect_language("Sorry, could you answer in English please?", previous="it") == "en"
+
+
+def test_a_product_name_alone_does_not_switch_an_italian_conversation() -> None:
+    assert detect_language("Trek Fuel EX 8", previous="it") == "it"
+
+
+def test_an_unsupported_previous_language_falls_back_to_the_default() -> None:
+    assert detect_language("ok", previous="de", default="it") == "it"
+
+
+def test_the_answer_is_always_a_supported_language_or_the_default() -> None:
+    for text in ["Bonjour, avez-vous des vélos?", "Hola, ¿tenéis bicicletas?", "Guten Tag"]:
+        assert detect_language(text, default="it") in SUPPORTED_LANGUAGES
+
+
+def test_warm_up_builds_the_detector_once() -> None:
+    warm_up()
+    warm_up()
+    assert detect_language("Dove si trova il negozio?") == "it"
