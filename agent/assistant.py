@@ -51,6 +51,9 @@ class Assistant:
         self.kb = knowledge
         self.llm = llm
         self.config = config
+        from agent.language import warm_up
+
+        warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
         self.products = ProductMatcher(documents)
         self._documents = documents
@@ -158,7 +161,9 @@ class Assistant:
     def _availability(self, lang: str, now: datetime) -> str:
         from agent.support_hours import next_human_availability, render_availability
 
-        available, next_at = next_human_availability(self.manifest.support.opening_hours, now)
+        available, next_at = next_human_availability(
+            self.manifest.support.opening_hours, now, country=self.manifest.country, timezone=self.manifest.tz
+        )
         return render_availability(available, next_at, lang, now)
 
     # --- subject and memory ---------------------------------------------------------------------

@@ -71,7 +71,8 @@ def chunk_document(document: Document, policy: ChunkingPolicy = ChunkingPolicy()
     chunks = []
     for index, (label, piece) in enumerate(pieces):
         header = document.title if not label else f"{document.title} › {label}"
-        text = f"{header}\n{piece}" if piece != document.title else header
+        # An FAQ entry's body already starts with its question (the title): do not say it twice.
+        text = piece if piece.startswith(header) else f"{header}\n{piece}"
         chunk_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
         chunks.append(
             Chunk(

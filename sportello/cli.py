@@ -35,7 +35,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
-    for noisy in ("httpx", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan"):
+    for noisy in ("httpx", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
