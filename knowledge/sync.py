@@ -103,11 +103,12 @@ def _load_source(
             docs.append((document, state.etag if state else None, state.last_modified if state else None))
         # A page that failed this time (timeout, 5xx) keeps its previous version: a flaky
         # server must not make knowledge disappear.  A 404/410 page is simply absent.
-        fetched_urls = {d.url for d, _, _ in docs}
-        failed_urls = {url for url, _ in result.failed}
-        for sd in previous:
-            if sd.document.url in failed_urls and sd.document.url not in fetched_urls:
-                docs.append((sd.document, sd.etag, sd.last_modified))
+        fetched = {d.doc_id for d, _, _ in docs}
+        for url, _ in result.failed:
+            state = result.states.get(url)
+            if state is not None and state.document is not None and state.document.doc_id not in fetched:
+                docs.append((state.document, state.etag, state.last_modified))
+                fetched.add(state.document.doc_id)
         return _Loaded(docs, failed=list(result.failed), skipped=list(result.skipped))
 
     from knowledge import feeds

@@ -1,0 +1,162 @@
+"""When was a web page last updated? Pick the best evidence a page offers, and say which it was.
+
+Evidence order follows `knowledge.documents.EVIDENCE_ORDER`: what the publisher states about the
+content (JSON-LD dateModified, then a visible "updated on" line) beats what the server or the
+sitemap says about the file, which beats the first publication date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+_MONTHS = {
+    # Italian
+    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
+    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9,
+    "ott": 10, "nov": 11, "dic": 12,
+    # English
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "dec": 12,
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+# Words that introduce the date a page was last changed.  Publication cues ("pubblicato il",
+# "posted on") are left out on purpose: a first publication date says nothing about currency.
+_CUE = (
+    r"(?:ultim[oa]\s+(?:aggiornamento|modifica|revisione)"
+    r"|data\s+(?:di\s+|dell['’]\s*)?(?:aggiornamento|modifica|revisione)"
+    r"|aggiornat[oaie]|modificat[oaie]|revisionat[oaie]"
+    r"|last\s+(?:updated?|modified|revised|reviewed)|updated|modified|revised)"
+)
+# Between the cue and the date: "il", "al", "on", "in data", a weekday, punctuation — no digits.
+_GAP = r"[^\n\d]{0,16}?"
+_DATE = (
+    r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[T ](?P<ih>\d{1,2}):(?P<imin>\d{2}))?)"
+    r"|(?P<num>(?P<n1>\d{1,2})[./-](?P<n2>\d{1,2})[./-](?P<ny>\d{4}|\d{2}))(?!\d)"
+    rf"|(?P<dmy>(?P<dd>\d{{1,2}})(?:°|º|st|nd|rd|th)?\s+(?:of\s+)?(?P<dm>{_MONTH})\.?,?\s+(?P<dy>\d{{4}}))"
+    rf"|(?P<mdy>(?P<mm>{_MONTH})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>\d{{4}}))"
+    rf"|(?P<my_only>(?P<om>{_MONTH})\s+(?P<oy>\d{{4}}))"
+)
+_VISIBLE = re.compile(rf"\b{_CUE}\b{_GAP}(?:{_DATE})", re.IGNORECASE)
+_BARE = re.compile(rf"^\s*(?:{_DATE})", re.IGNORECASE)
+
+# Numeric dates are read day-first (the European order) unless the page says it is US English.
+_MONTH_FIRST_LANGS = {"en-us"}
+_OLDEST_PLAUSIBLE_YEAR = 1995
+
+
+def page_updated_at(
+    jsonld: list[dict[str, Any]],
+    text: str,
+    sitemap_lastmod: datetime | None,
+    last_modified_header: str | None,
+    lang: str,
+    tz: ZoneInfo,
+) -> tuple[datetime | None, str]:
+    """The page's last-update time (tz-aware, UTC) and the name of the evidence it came from.
+
+    Dates without a zone are read in the brand's zone `tz`. When a kind of evidence appears more
+    than once (several JSON-LD nodes, several "updated" lines) the latest wins.
+    """
+    month_first = lang.lower() in _MONTH_FIRST_LANGS
+    candidates: list[tuple[str, Iterable[datetime | None]]] = [
+        ("jsonld:dateModified", (_parse_any(v, tz, month_first) for v in _values(jsonld, "dateModified"))),
+        ("page:visible_date", visible_dates(text, tz, month_first=month_first)),
+        ("sitemap:lastmod", [_aware(sitemap_lastmod, tz) if sitemap_lastmod else None]),
+        ("http:last-modified", [_http_date(last_modified_header)]),
+        ("jsonld:datePublished", (_parse_any(v, tz, month_first) for v in _values(jsonld, "datePublished"))),
+    ]
+    for evidence, found in candidates:
+        dates = [d for d in found if d is not None and d.year >= _OLDEST_PLAUSIBLE_YEAR]
+        if dates:
+            return max(dates), evidence
+    return None, "none"
+
+
+def visible_dates(text: str, tz: ZoneInfo, *, month_first: bool = False) -> list[datetime]:
+    """Every "updated on <date>" statement in `text`, Italian or English, as UTC datetimes."""
+    out = []
+    for match in _VISIBLE.finditer(text):
+        parsed = _from_match(match, tz, month_first)
+        if parsed is not None:
+            out.append(parsed)
+    return out
+
+
+def _from_match(m: re.Match[str], tz: ZoneInfo, month_first: bool) -> datetime | None:
+    g = m.groupdict()
+    try:
+        if g["iso"]:
+            hour, minute = int(g["ih"] or 0), int(g["imin"] or 0)
+            local = datetime(int(g["iy"]), int(g["im"]), int(g["id"]), hour, minute)
+        elif g["num"]:
+            first, second, year = int(g["n1"]), int(g["n2"]), _year(g["ny"])
+            day, month = (second, first) if month_first else (first, second)
+            if month > 12 and day <= 12:  # 10/25/2024 can only be month-first
+                day, month = month, day
+            local = datetime(year, month, day)
+        elif g["dmy"]:
+            local = datetime(int(g["dy"]), _MONTHS[g["dm"].lower()], int(g["dd"]))
+        elif g["mdy"]:
+            local = datetime(int(g["my"]), _MONTHS[g["mm"].lower()], int(g["md"]))
+        else:
+            local = datetime(int(g["oy"]), _MONTHS[g["om"].lower()], 1)
+    except ValueError:
+        return None
+    return _aware(local, tz)
+
+
+def _year(text: str) -> int:
+    return int(text) + 2000 if len(text) == 2 else int(text)
+
+
+def _parse_any(value: Any, tz: ZoneInfo, month_first: bool) -> datetime | None:
+    """A JSON-LD date: ISO 8601 as the spec asks, or a human date some sites put there instead."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    raw = value.strip()
+    try:
+        return _aware(datetime.fromisoformat(raw), tz)
+    except ValueError:
+        pass
+    match = _BARE.match(raw)
+    return _from_match(match, tz, month_first) if match else None
+
+
+def _http_date(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        parsed = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # HTTP dates are always GMT (RFC 9110 §5.6.7), even when the zone is written as -0000.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _aware(value: datetime | date, tz: ZoneInfo) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _values(nodes: Any, key: str) -> Iterator[Any]:
+    """Every value of `key` anywhere in a JSON-LD tree (nested nodes and lists included)."""
+    if isinstance(nodes, dict):
+        for k, v in nodes.items():
+            if k == key:
+                yield from (v if isinstance(v, list) else [v])
+            else:
+                yield from _values(v, key)
+    elif isinstance(nodes, list):
+        for item in nodes:
+            yield from _values(item, key)
