@@ -33,7 +33,7 @@ class ProductMatcher:
                 key=str(d.data.get("product", {}).get("id") or d.key),
                 doc_id=d.doc_id,
                 title=d.title,
-                tokens=frozenset(w for w in words(d.title) if w not in _GENERIC),
+                tokens=frozenset(_distinctive(words(d.title))),
             )
             for d in documents
             if d.kind == "product"
@@ -44,7 +44,7 @@ class ProductMatcher:
 
     def find(self, text: str) -> ProductRef | None:
         """The best-matching product, or None when no product is clearly named."""
-        asked = {w for w in words(text) if w not in _GENERIC}
+        asked = set(_distinctive(words(text)))
         best: tuple[float, ProductRef] | None = None
         for product in self.products:
             matched = asked & product.tokens
@@ -58,3 +58,8 @@ class ProductMatcher:
         # One distinctive word (idf above that of a word shared by a third of the titles) is needed.
         threshold = math.log(3) if len(self.products) > 3 else 0.1
         return best[1] if best and best[0] >= threshold else None
+
+
+def _distinctive(tokens: list[str]) -> list[str]:
+    # One- and two-letter words ("e" from "E-Family", the folded "è") name nothing; "26" or "7v" may.
+    return [t for t in tokens if t not in _GENERIC and (len(t) >= 3 or any(ch.isdigit() for ch in t))]

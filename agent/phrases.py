@@ -40,8 +40,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "promo_expired": "La promozione «{title}» è terminata il {until}: non è più valida.",
         "no_promo": "Al momento non risultano promozioni attive nelle nostre fonti.",
         "stale_warning": "Attenzione: l'informazione di «{title}» risale al {date} e potrebbe non essere aggiornata.",
-        "conflict_warning": "Nota: «{loser}» (aggiornato al {loser_date}) riporta un dato diverso ({loser_value}); "
-                            "ti indico quello di «{winner}», aggiornato al {winner_date}.",
+        "conflict_warning": "Nota: «{loser}» (aggiornato al {loser_date}) riporta un dato diverso, non più "
+                            "valido; ti indico quello di «{winner}», aggiornato al {winner_date}.",
         "expired_warning": "«{title}» era valida fino al {date}: è scaduta.",
         "no_answer": "Mi dispiace, non ho questa informazione nelle nostre fonti e non voglio darti una risposta "
                      "sbagliata.",
@@ -97,8 +97,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "promo_expired": "The promotion “{title}” ended on {until}: it is no longer valid.",
         "no_promo": "Our sources show no active promotion at the moment.",
         "stale_warning": "Please note: the information in “{title}” dates from {date} and may be out of date.",
-        "conflict_warning": "Note: “{loser}” (updated {loser_date}) gives a different value ({loser_value}); "
-                            "I'm giving you the one from “{winner}”, updated {winner_date}.",
+        "conflict_warning": "Note: “{loser}” (updated {loser_date}) gives a different value that is no longer "
+                            "valid; I'm giving you the one from “{winner}”, updated {winner_date}.",
         "expired_warning": "“{title}” was valid until {date}: it has expired.",
         "no_answer": "Sorry, I don't have that information in our sources and I don't want to give you a wrong "
                      "answer.",

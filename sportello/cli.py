@@ -208,3 +208,17 @@ def doctor(
         out.print(report.render_text(), markup=False, highlight=False)
     if strict and report.issues:
         raise typer.Exit(1)
+
+
+def _mount_subcommands() -> None:
+    """The service (api/) and the evals (evals/) bring their own commands; the CLI only mounts them."""
+    from api.commands import keys_app
+    from api.commands import serve as serve_command
+    from evals.commands import eval_app
+
+    app.command(name="serve")(serve_command)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(eval_app, name="eval")
+
+
+_mount_subcommands()

@@ -1,0 +1,108 @@
+"""Dates written in Italian and English prose: "25 e 26 dicembre", "dal 24 al 30 novembre 2025",
+"December 24, 2026", "2026-12-24". A date without a year takes it from a reference date (the
+document's), so a page written in November about "6 gennaio" means the coming January.
+
+Works on text folded with `knowledge.hours.fold_for_matching` (lower case, no accents, plain dashes).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+DAY_WORDS = {
+    "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3, "venerdi": 4, "sabato": 5, "sabati": 5,
+    "domenica": 6, "domeniche": 6, "monday": 0, "mondays": 0, "tuesday": 1, "tuesdays": 1,
+    "wednesday": 2, "wednesdays": 2, "thursday": 3, "thursdays": 3, "friday": 4, "fridays": 4,
+    "saturday": 5, "saturdays": 5, "sunday": 6, "sundays": 6,
+}  # fmt: skip
+DAY_PATTERN = re.compile(r"(?<![a-z])(" + "|".join(sorted(DAY_WORDS, key=len, reverse=True)) + r")(?![a-z])")
+MONTHS = {
+    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "gen": 1, "feb": 2, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "sett": 9, "ott": 10,
+    "nov": 11, "dic": 12, "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "dec": 12,
+}  # fmt: skip
+MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
+# "25 dicembre 2026", "25 e 26 dicembre", "24, 25 and 26 December"
+DAY_LIST = re.compile(
+    rf"(?<![\d:.,])(\d{{1,2}})(?:°|st|nd|rd|th)?((?:\s*(?:,|e|ed|and|&)\s*\d{{1,2}}(?:st|nd|rd|th)?)*)"
+    rf"\s+(?:di\s+|of\s+)?({MONTH_PATTERN})\.?(?:\s+(\d{{4}}))?(?![a-z])"
+)
+# "December 24, 2026", "December 24"
+MONTH_DAY = re.compile(
+    rf"(?<![a-z])({MONTH_PATTERN})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?![\d:])"
+)
+# "dal 24 al 26 dicembre", "from 24 to 26 December" (both ends in one month)
+DAY_SPAN = re.compile(
+    rf"(?:dal|from)\s+(\d{{1,2}})\s+(?:al|to|until|till|-)\s+(\d{{1,2}})\s+(?:di\s+)?({MONTH_PATTERN})\.?(?:\s+(\d{{4}}))?(?![a-z])"
+)
+ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def infer_year(day: int, month: int, reference: date) -> date | None:
+    """A date written without a year: the one in the reference year, or the next year when that
+    would be more than two months before the reference (a page written in November about
+    "6 gennaio" means next January)."""
+    try:
+        candidate = date(reference.year, month, day)
+    except ValueError:
+        return None
+    if candidate < reference - timedelta(days=61):
+        try:
+            candidate = date(reference.year + 1, month, day)
+        except ValueError:
+            return None
+    return candidate
+
+
+def make_date(day: int, month: int, year: str | None, reference: date) -> date | None:
+    if year:
+        try:
+            return date(int(year), month, day)
+        except ValueError:
+            return None
+    return infer_year(day, month, reference)
+
+
+def dates_in(text: str, reference: date) -> list[date]:
+    """Dates named in a folded text (single dates, lists and spans within one month)."""
+    found: list[date] = []
+    taken: list[tuple[int, int]] = []
+    for match in DAY_SPAN.finditer(text):
+        month = MONTHS[match.group(3)]
+        first = make_date(int(match.group(1)), month, match.group(4), reference)
+        last = make_date(int(match.group(2)), month, match.group(4), reference)
+        if first and last and first <= last and (last - first).days <= 31:
+            found += [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            taken.append(match.span())
+    for match in DAY_LIST.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        month = MONTHS[match.group(3)]
+        days = [int(match.group(1))] + [int(d) for d in re.findall(r"\d{1,2}", match.group(2) or "")]
+        for day in days:
+            value = make_date(day, month, match.group(4), reference)
+            if value:
+                found.append(value)
+        taken.append(match.span())
+    for match in MONTH_DAY.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        value = make_date(int(match.group(2)), MONTHS[match.group(1)], match.group(3), reference)
+        if value:
+            found.append(value)
+    for match in ISO_DATE.finditer(text):
+        try:
+            found.append(date(int(match.group(1)), int(match.group(2)), int(match.group(3))))
+        except ValueError:
+            continue
+    return sorted(set(found))
+
+
+def without_weekdays(folded: str) -> str:
+    """Drop weekday names, which only get in the way of reading dates:
+    "venerdi 25 e sabato 26 dicembre" → "25 e 26 dicembre"."""
+    return re.sub(r"[ \t]{2,}", " ", DAY_PATTERN.sub(" ", folded)).strip()
