@@ -18,7 +18,7 @@ from agent.catalog_match import ProductMatcher, ProductRef
 from agent.compose_offline import ComposeInput, compose_offline
 from agent.composition import Composition
 from agent.conversation import Conversation, Turn
-from agent.intents import detect_intent
+from agent.intents import Intent, detect_intent
 from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
@@ -55,7 +55,7 @@ class Assistant:
 
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
-        self.products = ProductMatcher(documents)
+        self.products = ProductMatcher(documents, knowledge.chunks)
         self._documents = documents
         self._state_for_day = lru_cache(maxsize=8)(self._state)
 
@@ -83,6 +83,12 @@ class Assistant:
         signal = classify_message(message, lang)
         intent = detect_intent(message)
         subject, product = self._subject(message, conversation, state)
+        follow_up = _is_follow_up(message, subject, product)
+        previous = conversation.customer_turns()[-1] if conversation.customer_turns() else None
+        if follow_up and previous is not None and intent.name == "general" and previous.intent:
+            # "E quello di Milano il sabato?" continues the previous question's topic.
+            intent = Intent(previous.intent, intent.scores, intent.amount)
+        context = previous.text if follow_up and previous is not None else None
 
         if signal is not None:
             reply = self._handoff_reply(conversation, message, lang, now, signal.reason, [], signal.matched)
@@ -90,11 +96,11 @@ class Assistant:
         else:
             passages = retrieve(
                 self.kb, message, subject, k=self.config.k, mode=self.config.retrieval_mode,  # type: ignore[arg-type]
-                store_names={s.key: s.aliases for s in state.stores}, language=lang,
+                store_names={s.key: s.aliases for s in state.stores}, language=lang, context=context,
             )
             inp = ComposeInput(
                 message=message, lang=lang, intent=intent, subject=subject, passages=passages, state=state, now=now,
-                idf=self.kb.idf, clean=_clean, country=self.manifest.country,
+                idf=self.kb.idf, known=self.kb.known, clean=_clean, country=self.manifest.country, documents=self._documents,
             )
             composition = self._compose(inp, product)
             trace = {
@@ -202,6 +208,12 @@ class Assistant:
             conversation.focus["product"] = subject.product_key
 
 
+def _is_follow_up(message: str, subject: Subject, product: ProductRef | None) -> bool:
+    """A short message that names no store or product of its own leans on the previous turn."""
+    own_subject = (subject.store_key and not subject.store_from_focus) or (product and not subject.product_from_focus)
+    return len(message.split()) <= _FOLLOW_UP_MAX_WORDS and not own_subject
+
+
 def _store_label(store: Any) -> str:
     return f"{store.name} {store.city or ''}".strip()
 
@@ -215,6 +227,7 @@ def _refers_back(message: str) -> bool:
     return any(marker in folded for marker in _BACK_REFERENCES)
 
 
+@lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
     from agent.injection import strip_instructions
 

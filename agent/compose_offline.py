@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from agent.catalog_match import ProductRef
+from agent.catalog_match import ProductRef, distinctive_words
 from agent.composition import Composition
 from agent.extractive import coverage, select_evidence
-from agent.intents import Intent
+from agent.intents import Intent, asks_open_status, elapsed_days
 from agent.phrases import day_label, long_date, money, phrase, table
 from agent.reply import Citation, Warning
 from agent.retrieval import Subject
 from knowledge.search import Passage
-from knowledge.text import fold
+from knowledge.text import fold, words
 
 # Below this share of the question's (IDF-weighted) words found in the evidence, an
 # extractive answer is not considered grounded.  Calibrated on the demo suite (README).
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.45
 MAX_CHARS = 700
 
+_STORE_WORDS = re.compile(r"\b(negozi?o?|punto vendita|punti vendita|sede|sedi|store|stores|shop|shops|showroom)\b")
+_EXPRESS_WORDS = re.compile(r"\b(express|espress\w*|veloce|rapida|24 ?h|24 ore|next day)\b")
+_REFUND_WORDS = re.compile(r"\b(rimbors\w*|refund\w*|riaccredit\w*|money back)\b")
 _COST_WORDS = re.compile(r"\b(quanto|costo|costa|costi|prezzo|pago|pagare|gratis|gratuit\w*|free|how much|cost\w*|price|charge\w*|fee)\b")
 _DURATION_WORDS = re.compile(r"\b(quant\w* giorni|entro quando|entro quanto|quanto tempo|quanti anni|quanto dura|durata|how many days|how long|how many years|days|giorni|anni|years)\b")
 
@@ -43,8 +46,10 @@ class ComposeInput:
     state: Any  # knowledge.freshness.KnowledgeState
     now: datetime  # in the brand timezone
     idf: Callable[[str], float]
+    known: Callable[[str], bool]
     clean: Callable[[str], str]  # strips instructions planted in crawled content
     country: str = "IT"
+    documents: list[Any] = field(default_factory=list)  # all documents (store amenities, addresses)
 
 
 def citation_for_fact(fact: Any, stale: bool = False) -> Citation:
@@ -56,7 +61,13 @@ def citation_for_passage(passage: Passage, stale: bool = False) -> Citation:
 
 
 # --- warnings, phrased for the customer ---------------------------------------------------------
-def customer_warnings(trust_warnings: list[Any], lang: str) -> list[Warning]:
+def _too_old(state: Any, fact: Any) -> bool:
+    verdict = state.verdict(fact)
+    return bool(verdict.age_days is not None and verdict.max_age_days is not None
+                and verdict.age_days > verdict.max_age_days)
+
+
+def customer_warnings(trust_warnings: list[Any], lang: str, state: Any = None) -> list[Warning]:
     out: list[Warning] = []
     for w in trust_warnings:
         facts = list(w.facts)
@@ -67,6 +78,10 @@ def customer_warnings(trust_warnings: list[Any], lang: str) -> list[Warning]:
                 lang, "conflict_warning", loser=loser.title, loser_date=long_date(loser.effective_at, lang),
                 loser_value=loser.display, winner=winner.title, winner_date=long_date(winner.effective_at, lang),
             )
+            if state is not None and _too_old(state, loser):
+                # The losing side is also past its max age: a stale page the content team must fix.
+                # Same note for the customer, so it is not repeated in the text.
+                out.append(Warning(kind="stale", detail=detail, sources=[loser.url or loser.source_id]))
         elif w.kind == "expired" and facts:
             fact = facts[0]
             detail = phrase(lang, "expired_warning", title=fact.title, date=long_date(fact.valid_through, lang))
@@ -79,8 +94,9 @@ def customer_warnings(trust_warnings: list[Any], lang: str) -> list[Warning]:
     return out
 
 
-def _apply_trust(comp: Composition, trust: Any, lang: str, relevant: Callable[[Any], bool] = lambda w: True) -> None:
-    for warning in customer_warnings([w for w in trust.warnings if relevant(w)], lang):
+def _apply_trust(comp: Composition, trust: Any, lang: str, relevant: Callable[[Any], bool] = lambda w: True,
+                 state: Any = None) -> None:
+    for warning in customer_warnings([w for w in trust.warnings if relevant(w)], lang, state):
         comp.add_warning(warning)
 
 
@@ -88,7 +104,7 @@ def _finish(comp: Composition, lang: str, as_of: str | None = None) -> Compositi
     parts = [comp.text]
     if as_of:
         parts.append(as_of)
-    parts.extend(w.detail for w in comp.warnings)
+    parts.extend(dict.fromkeys(w.detail for w in comp.warnings))
     comp.text = "\n\n".join(p for p in parts if p)
     return comp
 
@@ -102,7 +118,12 @@ def compose_hours(inp: ComposeInput) -> Composition | None:
 
     state, lang = inp.state, inp.lang
     stores = list(state.stores)
+    folded = fold(inp.message)
+    if not inp.subject.store_key and len(stores) > 1 and not _STORE_WORDS.search(folded):
+        return None  # "when does customer service answer?" is not about a store's hours
     when = resolve_when(inp.message, inp.now, lang=lang, country=inp.country)
+    if when is None and asks_open_status(folded):
+        when = resolve_when("now" if lang == "en" else "adesso", inp.now, lang=lang, country=inp.country)
     targets = [s for s in stores if s.key == inp.subject.store_key] if inp.subject.store_key else []
     if not targets:
         if len(stores) == 1:
@@ -181,7 +202,7 @@ def compose_hours(inp: ComposeInput) -> Composition | None:
             special_day is not None and w.subject.endswith(f":special:{special_day.isoformat()}")
         )
 
-    _apply_trust(comp, trust, lang, relevant)
+    _apply_trust(comp, trust, lang, relevant, state)
     return _finish(comp, lang, as_of)
 
 
@@ -233,7 +254,9 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
         comp.add_citation(citation_for_fact(fact))
     dates = [f.effective_at for f in used if f.effective_at]
     as_of = phrase(lang, "price_as_of", date=long_date(max(dates), lang)) if dates else None
-    _apply_trust(comp, assess_evidence([], state, subjects=[f"product:{product.key}:"]), lang)
+    _apply_trust(comp, assess_evidence([], state, subjects=[f"product:{product.key}:"]), lang, state=state)
+    product_passages = [p for p in inp.passages if p.doc_id == product.doc_id]
+    _add_supporting_sentence(comp, ComposeInput(**{**inp.__dict__, "passages": product_passages}))
     return _finish(comp, lang, as_of)
 
 
@@ -243,8 +266,9 @@ def compose_policy(inp: ComposeInput) -> Composition | None:
 
     state, lang, folded = inp.state, inp.lang, fold(inp.message)
     name = inp.intent.name
-    used: list[Any] = []
     if name == "shipping":
+        if _EXPRESS_WORDS.search(folded):
+            return None  # express and special services: the brand's own sentences answer better
         cost = state.winner("policy:shipping_cost")
         threshold = state.winner("policy:free_shipping_threshold")
         amount = inp.intent.amount
@@ -262,24 +286,68 @@ def compose_policy(inp: ComposeInput) -> Composition | None:
         else:
             text = phrase(lang, "shipping_cost", cost=c)
             used = [cost]
-        subjects = ["policy:shipping_cost", "policy:free_shipping_threshold"]
-    elif name in ("returns", "warranty"):
-        if not _DURATION_WORDS.search(folded):
+    elif name == "returns":
+        refund = _REFUND_WORDS.search(folded)
+        fact = state.winner("policy:refund_days" if refund else "policy:return_days")
+        elapsed = elapsed_days(folded)
+        if fact is None or not (elapsed is not None or _DURATION_WORDS.search(folded)):
             return None
-        fact = state.winner("policy:return_days" if name == "returns" else "policy:warranty_years")
-        if fact is None:
-            return None
-        number = _num(fact.value)
-        text = phrase(lang, name, days=number, years=number)
+        days = _num(fact.value)
+        if refund:
+            text = phrase(lang, "refund", days=days)
+        elif elapsed is not None:
+            key = "returns_in_time" if elapsed <= float(fact.value) else "returns_too_late"
+            text = phrase(lang, key, days=days, elapsed=str(elapsed))
+        else:
+            text = phrase(lang, "returns", days=days)
         used = [fact]
-        subjects = [fact.subject]
+    elif name == "warranty":
+        fact = state.winner("policy:warranty_years")
+        if fact is None or not _DURATION_WORDS.search(folded):
+            return None
+        text = phrase(lang, "warranty", years=_num(fact.value))
+        used = [fact]
     else:
         return None
     comp = Composition(text, grounded=True, kind=f"policy_{name}")
-    for fact in _dedupe_docs(used):
-        comp.add_citation(citation_for_fact(fact))
-    _apply_trust(comp, assess_evidence([], state, subjects=subjects), lang)
+    for fact in used:
+        comp.add_citation(citation_for_fact(_best_supported(fact, inp)))
+    _add_supporting_sentence(comp, inp)
+    _apply_trust(comp, assess_evidence([], state, subjects=[f.subject for f in used]), lang)
     return _finish(comp, lang)
+
+
+def _best_supported(fact: Any, inp: ComposeInput) -> Any:
+    """Among the facts that agree with the winner, the one whose document ranked highest for
+    this question: the citation points to the page about the topic, not to a banner."""
+    agreeing = [f for f in inp.state.facts_for(fact.subject) if f.value == fact.value]
+    rank = {p.doc_id: i for i, p in reversed(list(enumerate(inp.passages)))}
+    ranked = sorted((f for f in agreeing if f.doc_id in rank), key=lambda f: rank[f.doc_id])
+    return ranked[0] if ranked else fact
+
+
+def _add_supporting_sentence(comp: Composition, inp: ComposeInput) -> None:
+    """One sentence from the sources that adds what the question asked beyond the rule itself
+    (a surcharge, a condition, how the promotion is applied)."""
+    from knowledge.text import search_tokens
+
+    covered = set(search_tokens(comp.text))
+    asked = set(search_tokens(inp.message)) - covered
+    if not asked:
+        return
+    usable = [p for p in inp.passages if p.doc_id not in _stale_docs(inp)]
+    for evidence in select_evidence(inp.message, usable, inp.idf, max_sentences=3, clean=inp.clean):
+        tokens = set(search_tokens(evidence.sentence))
+        if tokens & asked and not tokens <= covered:
+            comp.text = f"{comp.text} {_trim(evidence.sentence, 300)}"
+            comp.add_citation(citation_for_passage(evidence.passage))
+            return
+
+
+def _stale_docs(inp: ComposeInput) -> set[str]:
+    from knowledge.trust import assess_evidence
+
+    return set(assess_evidence(inp.passages, inp.state).stale_doc_ids)
 
 
 def _num(value: Any) -> str:
@@ -310,7 +378,11 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
     for fact in expired if named else []:
         comp.add_warning(Warning("expired", phrase(lang, "expired_warning", title=fact.title,
                                                    date=long_date(fact.valid_through, lang)), [fact.url or fact.source_id]))
-    return comp
+    if active and not expired:
+        promo_docs = {f.doc_id for f in active}
+        inp_promos = ComposeInput(**{**inp.__dict__, "passages": [p for p in inp.passages if p.doc_id in promo_docs]})
+        _add_supporting_sentence(comp, inp_promos)
+    return _finish(comp, lang)
 
 
 # --- extractive fallback -----------------------------------------------------------------------
@@ -318,11 +390,19 @@ def compose_extractive(inp: ComposeInput) -> Composition:
     from knowledge.trust import assess_evidence
 
     lang = inp.lang
-    evidence = select_evidence(inp.message, inp.passages, inp.idf, clean=inp.clean)
+    stale = _stale_docs(inp)
+    # Text from a document with a stale, expired or superseded fact is not presented as current
+    # when other passages can answer.
+    current = [p for p in inp.passages if p.doc_id not in stale]
+    evidence = select_evidence(inp.message, current, inp.idf, clean=inp.clean) if current else []
+    if not evidence:
+        evidence = select_evidence(inp.message, inp.passages, inp.idf, clean=inp.clean)
     if not evidence:
         return Composition("", grounded=False, kind="extractive")
     joined = " ".join(e.sentence for e in evidence)
-    support = coverage(inp.message, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf)
+    same_language = any(e.passage.language == lang for e in evidence)
+    support = coverage(inp.message, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
+                       inp.known, count_unknown=same_language)
     used_passages = _unique_passages([e.passage for e in evidence])
     trust = assess_evidence(used_passages, inp.state)
     stale_docs = set(trust.stale_doc_ids)
@@ -372,6 +452,19 @@ def compose_offline(inp: ComposeInput, product: ProductRef | None) -> Compositio
         structured = compose_policy(inp)
     elif name == "promotion":
         structured = compose_promotion(inp)
+    elif name == "services":
+        from agent.compose_store import compose_services
+
+        structured = compose_services(inp.message, inp.lang, inp.subject.store_key, list(inp.state.stores),
+                                      inp.documents, inp.idf)
+    elif name == "store_info":
+        from agent.compose_store import compose_store_info
+
+        structured = compose_store_info(inp.lang, inp.subject.store_key, list(inp.state.stores), inp.documents)
     if structured is None and product is not None and name in ("general", "price", "availability"):
-        structured = compose_product(inp, product)
+        # Without a price or stock question, one shared word ("una nuova" ~ "Porta Nuova") is not
+        # enough to assume the customer means a product.
+        named = set(distinctive_words(words(inp.message))) & product.tokens
+        if name != "general" or len(named) >= 2:
+            structured = compose_product(inp, product)
     return structured or compose_extractive(inp)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from knowledge.search import Passage
-from knowledge.text import search_tokens
+from knowledge.text import content_words, search_tokens, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
@@ -79,13 +79,31 @@ def select_evidence(
     return [evidence for _, _, evidence in chosen]
 
 
-def coverage(question: str, evidence_text: str, idf: Callable[[str], float]) -> float:
-    """IDF-weighted share of the question's content words that the evidence contains (0..1)."""
-    asked = set(search_tokens(question))
-    if not asked:
-        return 0.0
+def coverage(
+    question: str,
+    evidence_text: str,
+    idf: Callable[[str], float],
+    known: Callable[[str], bool] = lambda token: True,
+    *,
+    count_unknown: bool = True,
+) -> float:
+    """IDF-weighted share of the question's content words found in the evidence (0..1).
+
+    A word counts once, found if any of its Italian/English stems is in the evidence.  A word
+    the knowledge never uses ("monopattini", "Japan") weighs the most: it is usually the very
+    thing the customer asks about.  When the customer writes in another language than the
+    evidence (`count_unknown=False`), unknown words are translation gaps, not missing
+    knowledge, and are left out.
+    """
     present = set(search_tokens(evidence_text))
-    total = sum(idf(t) for t in asked)
-    if total <= 0:
-        return 0.0
-    return sum(idf(t) for t in asked & present) / total
+    total = found = 0.0
+    for word in dict.fromkeys(content_words(question)):
+        variants = stems(word)
+        is_known = any(known(v) for v in variants)
+        if not is_known and not count_unknown:
+            continue
+        weight = max(idf(v) for v in variants)
+        total += weight
+        if variants & present:
+            found += weight
+    return found / total if total > 0 else 0.0

@@ -41,7 +41,7 @@ LEXICON: dict[HandoffReason, dict[str, tuple[str, ...]]] = {
         "it": (
             # A battery that smokes, burns, swells or overheats can start a fire: lithium packs (in
             # e-bikes, scooters, phones, tools) are the commonest physical danger a shop sells.
-            r"\bbatteri\w*\W+(\w+\W+){0,5}(fuma\w*|fumo|brucia\w*|bruciat\w*|gonfi\w*|surriscald\w*|scoppi\w*|esplo\w*|prende fuoco|preso fuoco|in fiamme|scintill\w*|perde liquido)",
+            r"\bbatteri\w*\W+(\w+\W+){0,7}(fuma\w*|fumo|brucia\w*|bruciat\w*|gonfi\w*|scott\w*|surriscald\w*|scoppi\w*|esplo\w*|prende fuoco|preso fuoco|in fiamme|scintill\w*|perde liquido)",
             r"\b(fumo|fiamme|scintille|odore di bruciato)\W+(\w+\W+){0,4}(dalla |della |nella |sulla )?batteri",
             # Fire, smoke and explosions regardless of the part involved.
             r"\b(incendio|incendiat\w*|prende fuoco|preso fuoco|prendere fuoco|in fiamme|esplos[ao]|e esploso|scoppiat[ao]|fa fumo|fuma|usciva fumo|esce fumo|odore di bruciato|surriscalda\w*|scossa elettrica|presa la scossa|fuga di gas|perdita di gas)\b",
@@ -50,7 +50,7 @@ LEXICON: dict[HandoffReason, dict[str, tuple[str, ...]]] = {
             r"\bnon (funziona|funzionano|frena|frenano|tiene|tengono|va|vanno) (piu )?(il |i |la |le )?(fren\w*)",
             r"\b(non (frena|frenano|si ferma|si fermava|riesco a (frenare|fermarmi))|senza freni|rottura dei freni)\b",
             # Structural failures: a cracked frame or fork, or a part that came off while riding.
-            r"\b(telaio|forcella|manubrio|reggisella|pedivella|cerchio|carbonio|forcellino|attacco manubrio)\W+(\w+\W+){0,2}(crepat\w*|incrinat\w*|spezzat\w*|si e spezzat\w*|ha ceduto)",
+            r"\b(telaio|forcella|manubrio|reggisella|pedivella|cerchio|carbonio|forcellino|attacco manubrio)\W+(\w+\W+){0,4}(crepat\w*|incrinat\w*|spezzat\w*|si e spezzat\w*|ha ceduto)",
             r"\b(crepa|crepe|incrinatura|cricca|crepatura) (sul|nel|al|del|della|sulla|nella) (telaio|forcella|manubrio|carbonio|cerchio)",
             # A wheel or handlebar coming off is a danger; a chain coming off is an ordinary repair.
             r"\b(manubrio|ruota|forcella|pedale|pedivella|reggisella|sella)\W+(\w+\W+){0,2}(staccat\w*|spezzat\w*|sganciat\w*) (mentre|durante|in discesa|in corsa)",
@@ -60,13 +60,13 @@ LEXICON: dict[HandoffReason, dict[str, tuple[str, ...]]] = {
             r"\b(richiamat\w*|ritirat\w*) dal (produttore|mercato|costruttore)",
         ),
         "en": (
-            r"\bbatter(y|ies)\W+(\w+\W+){0,5}(smok\w*|burn\w*|swell\w*|swollen|bulg\w*|overheat\w*|explod\w*|caught fire|on fire|leak\w*|spark\w*|hot to the touch)",
+            r"\bbatter(y|ies)\W+(\w+\W+){0,7}(smok\w*|burn\w*|swell\w*|swollen|bulg\w*|overheat\w*|explod\w*|caught fire|on fire|leak\w*|spark\w*|hot to the touch)",
             r"\b(smoking|burning|swollen|swelling|bulging|overheating|overheated|leaking|sparking) (e-?bike |scooter |lithium )?batter(y|ies)\b",
             r"\b(smoke|flames|sparks|burning smell)\W+(\w+\W+){0,4}(from |out of |coming out of )?(the |my )?batter(y|ies)",
             r"\b(on fire|caught fire|catch(es|ing)? fire|burst into flames|fire hazard|exploded|explosion|smok(e|ing) (is )?coming|(is|was|started|keeps|kept) smoking|burning smell|smells? (like )?burn\w*|(is|was|keeps|kept|started) overheating|overheated|electric shock|got a shock|melted|gas leak|choking hazard)\b",
             r"\bbrakes?\W+(\w+\W+){0,3}(failed|fail|fails|failing|(do not|don't|dont|did not|didn't|does not|doesn't|doesnt|aren't|are not|is not|isn't) (work|working|stop|stopping|engage)|stopped working|gave out|went out|locked up|locking up)",
             r"\b((couldn't|could not|can't|cannot|can not|unable to) (stop|brake)|no brakes|brake failure|lost (my |the )?brakes)\b",
-            r"\b(frame|fork|handlebars?|stem|seatpost|seat post|crank|rim|carbon|dropout)\W+(\w+\W+){0,2}(cracked|snapped|split|broke in half|sheared)",
+            r"\b(frame|fork|handlebars?|stem|seatpost|seat post|crank|rim|carbon|dropout)\W+(\w+\W+){0,4}(cracked|snapped|split|broke in half|sheared)",
             r"\bcracks? (in|on) (the |my )?(frame|fork|handlebars?|carbon|rim)",
             r"\b(handlebars?|stem|wheel|fork|pedal|crank|seatpost|saddle)\W+(\w+\W+){0,2}(came off|snapped|broke off|detached|fell off) (while|when|during|mid|at speed)",
             r"\b((safety|product) recalls?|recall (notice|campaign|on|for)|(been|was|is|are|were|being) (\w+ ){0,3}recalled)\b",
@@ -100,6 +100,7 @@ LEXICON: dict[HandoffReason, dict[str, tuple[str, ...]]] = {
             + r"\b",
             r"\b(broken|fractured|sprained|dislocated) (arm|wrist|leg|ankle|collarbone|collar bone|ribs?|nose|finger|shoulder|hip)\b",
             r"\b(swallowed|choked on)\b|\b(had|have been in|was in|got into) an? (accident|crash)\b|\b(hit|knocked down) by a (car|vehicle|truck)\b",
+            r"\b(hit|banged|bumped|knocked) (my|his|her|their|our) head\b",
         ),
     },
     HandoffReason.MEDICAL: {

@@ -19,13 +19,13 @@ INTENT_LEXICON: dict[str, tuple[str, ...]] = {
         r"\bfate orario\b", r"\bcontinuato\b", r"\bche ora\b", r"\ba che ora\b", r"\bfino a che ora\b",
         r"\bopening hours?\b", r"\bhours\b", r"\bopen\b", r"\bclos(e|ed|es|ing)\b", r"\bwhat time\b",
     ),
-    "shipping": (
-        r"\bspedizion[ei]\b", r"\bspedi(te|re|sc)\w*", r"\bconsegn[aei]\w*", r"\bcorriere\b", r"\brecapit\w+",
-        r"\bship(ping|ped|s)?\b", r"\bdeliver(y|ed|ies)?\b", r"\bcourier\b", r"\bpostage\b",
-    ),
     "returns": (
         r"\bres[oi]\b", r"\brestitu\w+", r"\brimbors\w+", r"\brecesso\b", r"\bcambi(o|are)\b",
         r"\breturn(s|ed|ing)?\b", r"\brefund\w*", r"\bexchange\b", r"\bsend (it )?back\b",
+    ),
+    "shipping": (
+        r"\bspedizion[ei]\b", r"\bspedi(te|re|sc)\w*", r"\bconsegn[aei]\w*", r"\bcorriere\b", r"\brecapit\w+",
+        r"\bship(ping|ped|s)?\b", r"\bdeliver(y|ed|ies)?\b", r"\bcourier\b", r"\bpostage\b",
     ),
     "warranty": (r"\bgaranzi\w+", r"\bwarrant\w+", r"\bguarantee\w*"),
     "payment": (
@@ -47,7 +47,7 @@ INTENT_LEXICON: dict[str, tuple[str, ...]] = {
     ),
     "promotion": (
         r"\bpromo\w*", r"\bscont[io]\b", r"\bofferta\w*", r"\bofferte\b", r"\bsaldi\b", r"\bcoupon\b",
-        r"\bcodice sconto\b", r"\bblack friday\b", r"\bdiscount\w*", r"\bsale\b", r"\bdeal(s)?\b", r"\boffer(s)?\b",
+        r"\bcodice sconto\b", r"\bblack friday\b", r"-?\b\d{1,2} ?%", r"\bdiscount\w*", r"\bsale\b", r"\bdeal(s)?\b", r"\boffer(s)?\b",
     ),
     "store_info": (
         r"\bindirizz\w+", r"\bdove (si trova|siete|e)\b", r"\btelefon\w+", r"\bnumero\b", r"\bnegozi\b",
@@ -55,6 +55,7 @@ INTENT_LEXICON: dict[str, tuple[str, ...]] = {
     ),
 }
 
+_PRICED_TOPICS = ("returns", "shipping", "warranty", "payment", "services", "promotion")
 _COMPILED = {name: tuple(re.compile(p) for p in patterns) for name, patterns in INTENT_LEXICON.items()}
 
 # "35 euro", "€ 35", "35€", "35,50 EUR", "$60", "60 dollars"
@@ -80,9 +81,10 @@ def detect_intent(text: str) -> Intent:
     if scores:
         best = max(scores.values())
         name = next(n for n in INTENT_LEXICON if scores.get(n) == best)
-        # "quanto costa la spedizione" is a shipping question, not a product price question.
-        if name == "price" and "shipping" in scores:
-            name = "shipping"
+        # "Quanto costa la spedizione / il reso / il noleggio?" asks the cost of a topic, not of a
+        # product: the topic decides.
+        if name == "price":
+            name = next((t for t in _PRICED_TOPICS if t in scores), name)
         if name in ("price", "availability") and "promotion" in scores and scores["promotion"] >= best:
             name = "promotion"
     return Intent(name=name, scores=scores, amount=amount)
@@ -98,3 +100,30 @@ def parse_amount(folded_text: str) -> float | None:
 
 def mentions_spending(folded_text: str) -> bool:
     return bool(_SPEND.search(folded_text))
+
+
+_STATUS = re.compile(r"\b(apert[oaie]|open|chius[oaie]|closed|still open|ancora aperto)\b")
+_SCHEDULE = re.compile(r"\b(orar[io]|hours|schedule|che ora|what time|a che ora|fino a che ora|until when)\b")
+_ELAPSED = re.compile(
+    r"\b(\d{1,3}|una|un|one|two|three|four|due|tre|quattro|cinque|five|sei|six)\s+"
+    r"(giorni|giorno|settimane|settimana|mesi|mese|days|day|weeks|week|months|month)\s+(fa|ago)\b"
+)
+_NUMBER_WORDS = {"un": 1, "una": 1, "one": 1, "due": 2, "two": 2, "tre": 3, "three": 3, "quattro": 4, "four": 4,
+                 "cinque": 5, "five": 5, "sei": 6, "six": 6}
+_UNIT_DAYS = {"giorn": 1, "day": 1, "settiman": 7, "week": 7, "mes": 30, "month": 30}
+
+
+def asks_open_status(folded_text: str) -> bool:
+    """"Is it open?" (a status at a moment) rather than "what are the hours?" (a schedule)."""
+    return bool(_STATUS.search(folded_text)) and not _SCHEDULE.search(folded_text)
+
+
+def elapsed_days(folded_text: str) -> int | None:
+    """"40 giorni fa", "three weeks ago" → days elapsed, for rules with a window (returns)."""
+    match = _ELAPSED.search(folded_text)
+    if not match:
+        return None
+    raw, unit = match.group(1), match.group(2)
+    count = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+    factor = next(days for prefix, days in _UNIT_DAYS.items() if unit.startswith(prefix))
+    return count * factor

@@ -21,8 +21,8 @@ class Subject:
     product_from_focus: bool = False
 
 
-def build_query(message: str, subject: Subject) -> str:
-    extra = []
+def build_query(message: str, subject: Subject, context: str | None = None) -> str:
+    extra = [context] if context else []
     if subject.store_from_focus and subject.store_label:
         extra.append(subject.store_label)
     if subject.product_from_focus and subject.product_title:
@@ -39,8 +39,10 @@ def retrieve(
     mode: SearchMode = "hybrid",
     store_names: dict[str, tuple[str, ...]] | None = None,
     language: str | None = None,
+    context: str | None = None,
 ) -> list[Passage]:
-    passages = kb.search(build_query(message, subject), k=k * 2, mode=mode)
+    """`context`: the previous customer message, for follow-ups ("E per una e-bike?")."""
+    passages = kb.search(build_query(message, subject, context), k=k * 2, mode=mode)
     return rerank(passages, subject, store_names or {}, language)[:k]
 
 

@@ -179,7 +179,7 @@ def page_hours(origin: FactOrigin, stores: list[StoreRef]) -> Iterator[Fact]:
     weekly = parse_hours_text(weekly_text)
     partial = {
         day: value
-        for day, value in _partial_hours(weekly_text).items()
+        for day, value in _partial_hours(weekly_text, _question_days(document)).items()
         if weekly is None or day not in weekly.days
     }
     specials = _special_hours_text(special_text, reference.date())
@@ -258,12 +258,20 @@ _OPENS_AT = re.compile(
 )
 
 
-def _partial_hours(text: str) -> dict[int, list[list[str | None]]]:
+def _question_days(document: Document) -> set[int]:
+    """Weekdays an FAQ question asks about ("…chiude il sabato?"): its answer may not repeat them."""
+    if document.kind != "faq":
+        return set()
+    return {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(fold_for_matching(document.title))}
+
+
+def _partial_hours(text: str, default_days: set[int]) -> dict[int, list[list[str | None]]]:
     """Sentences giving only a closing (or opening) time for named days: "il sabato chiude alle
-    19:00", "on Saturdays we close at 7pm". Taken only when the sentence has one such time."""
+    19:00", "on Saturdays we close at 7pm". Taken only when the sentence has one such time; a
+    sentence naming no day uses `default_days` (the days an FAQ question asks about)."""
     out: dict[int, list[list[str | None]]] = {}
     for sentence in re.split(r"(?<=[.!?;])\s+|\n+", fold_for_matching(text)):
-        days = {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(sentence)}
+        days = {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(sentence)} or default_days
         closes, opens = list(_CLOSES_AT.finditer(sentence)), list(_OPENS_AT.finditer(sentence))
         if not days or len(closes) + len(opens) != 1:
             continue

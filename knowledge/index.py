@@ -54,8 +54,10 @@ class ChunkIndex:
             embedding_function=SportelloEmbeddingFunction(),
             metadata={"hnsw:space": "cosine"},
         )
+        self._count: int | None = None
 
     def add(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        self._count = None
         for start in range(0, len(chunks), _BATCH):
             part = chunks[start : start + _BATCH]
             self.collection.add(
@@ -75,7 +77,10 @@ class ChunkIndex:
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) best first."""
-        count = self.collection.count()
+        # A serving collection never changes (each sync writes a new one), so count it once.
+        if self._count is None:
+            self._count = self.collection.count()
+        count = self._count
         if count == 0:
             return []
         result = self.collection.query(

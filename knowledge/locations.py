@@ -172,6 +172,8 @@ def _document(
         "email": _text(node.get("email")).removeprefix("mailto:") or None,
         "url": url,
         "amenities": _amenities(node.get("amenityFeature")),
+        # Stated absences ("no parking") answer "do you have parking?" as surely as presences.
+        "absent_amenities": _amenities(node.get("amenityFeature"), present_wanted=False),
         "opening_hours_specification": _as_list(node.get("openingHoursSpecification")),
         "special_opening_hours_specification": _as_list(node.get("specialOpeningHoursSpecification")),
     }
@@ -242,9 +244,9 @@ def _address_line(address: dict[str, str]) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _amenities(value: Any) -> list[str]:
-    """Names of amenityFeature entries whose value is true.  A feature listed without a value is
-    taken as present: publishers list what they offer."""
+def _amenities(value: Any, *, present_wanted: bool = True) -> list[str]:
+    """Names of amenityFeature entries whose value is true (or, with present_wanted=False, false).
+    A feature listed without a value is taken as present: publishers list what they offer."""
     names = []
     for feature in _as_list(value):
         if isinstance(feature, str):
@@ -256,7 +258,7 @@ def _amenities(value: Any) -> list[str]:
         if isinstance(present, str):
             present = present.strip().lower() in _TRUE
         name = _text(feature.get("name"))
-        if name and present is True:
+        if name and (present is True) == present_wanted:
             names.append(name)
     return names
 

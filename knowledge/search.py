@@ -121,6 +121,7 @@ class KnowledgeBase:
         if self._bm25_ready:
             self._bm25.index([search_tokens(c.text) or ["_"] for c in self.chunks], show_progress=False)
         self._documents: dict[str, Document] | None = None
+        self._vectors: dict[str, np.ndarray] = {}
         self._df: dict[str, int] = {}
         for chunk in self.chunks:
             for token in set(search_tokens(chunk.text)):
@@ -166,8 +167,17 @@ class KnowledgeBase:
         return [_passage(self._by_id[cid], score) for cid, score in ranked[:k] if cid in self._by_id]
 
     def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        vector = self.embedder.embed_query(query)
-        return self.index.query(vector, n, where)
+        return self.index.query(self._query_vector(query), n, where)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        # Customers ask the same questions again and again; embedding is the slow step of a turn.
+        vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.embedder.embed_query(query)
+            if len(self._vectors) >= 2048:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[query] = vector
+        return vector
 
     def _lexical(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         tokens = search_tokens(query)

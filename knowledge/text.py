@@ -14,7 +14,12 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_ITALIAN
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)?")
-_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_ITALIAN)
+# bm25s ships a short English list; questions are full of auxiliaries, pronouns and question
+# words that say nothing about the topic ("do you", "posso", "cosa", "avete").
+_QUESTION_WORDS = frozenset(
+    ["i", "me", "my", "we", "our", "you", "your", "yours", "he", "she", "they", "them", "it", "its", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "do", "does", "did", "doing", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "there", "here", "please", "thanks", "thank", "hello", "hi", "hey", "ok", "okay", "yes", "no", "not", "any", "some", "all", "also", "just", "about", "tell", "know", "want", "need", "like", "get", "got", "io", "tu", "lui", "lei", "noi", "voi", "loro", "mi", "ti", "ci", "vi", "si", "mio", "mia", "miei", "mie", "tuo", "tua", "vostro", "vostra", "nostro", "nostra", "suo", "sua", "posso", "puoi", "puo", "possiamo", "potete", "possono", "vorrei", "volevo", "voglio", "vuoi", "sapere", "dire", "dite", "dici", "mi", "dite", "ho", "hai", "ha", "abbiamo", "avete", "hanno", "sono", "sei", "siamo", "siete", "e", "era", "c", "ce", "cosa", "cos", "come", "quale", "quali", "quanto", "quanta", "quanti", "quante", "dove", "quando", "perche", "chi", "che", "ciao", "salve", "buongiorno", "buonasera", "grazie", "prego", "per", "favore", "fate", "fai", "fa", "faccio", "qualcosa", "qualche", "ancora", "gia", "anche", "solo", "tutto", "tutti", "tutte", "molto"]
+)
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_ITALIAN) | _QUESTION_WORDS
 
 
 def fold(text: str) -> str:
@@ -45,3 +50,19 @@ def search_tokens(text: str) -> list[str]:
         if en_stem != it_stem:
             out.append(en_stem)
     return out
+
+
+_CASE_DETAILS = frozenset(["euro", "eur", "€", "giorni", "giorno", "days", "day", "anni", "anno", "years", "year"])
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words of a text that can carry its topic: stop and question words, numbers and
+    units removed (an amount or a date is the customer's case, not the topic)."""
+    return [
+        w for w in words(text)
+        if w not in _STOPWORDS and w not in _CASE_DETAILS and len(w) >= 2 and not any(c.isdigit() for c in w)
+    ]
+
+
+def stems(word: str) -> set[str]:
+    return {_stemmer("italian").stemWord(word), _stemmer("english").stemWord(word)}
