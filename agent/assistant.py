@@ -51,7 +51,7 @@ class Assistant:
         self.kb = knowledge
         self.llm = llm
         self.config = config
-        from agent.language import warm_up
+        from knowledge.language import warm_up
 
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
@@ -74,7 +74,7 @@ class Assistant:
     # --- the turn ------------------------------------------------------------------------------
     def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
         from agent.handoff_policy import classify_message
-        from agent.language import detect_language
+        from knowledge.language import detect_language
 
         started = time.perf_counter()
         now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)

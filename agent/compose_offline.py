@@ -27,6 +27,8 @@ from knowledge.text import fold, words
 # Below this share of the question's (IDF-weighted) words found in the evidence, an
 # extractive answer is not considered grounded.  Calibrated on the demo suite (README).
 MIN_COVERAGE = 0.45
+# multilingual-e5 cosine similarities are compressed (unrelated pairs ~0.80-0.83, answers ~0.84+).
+MIN_CROSS_LINGUAL_SIMILARITY = 0.84
 MAX_CHARS = 700
 
 _STORE_WORDS = re.compile(r"\b(negozi?o?|punto vendita|punti vendita|sede|sedi|store|stores|shop|shops|showroom)\b")
@@ -394,22 +396,27 @@ def compose_extractive(inp: ComposeInput) -> Composition:
     # Text from a document with a stale, expired or superseded fact is not presented as current
     # when other passages can answer.
     current = [p for p in inp.passages if p.doc_id not in stale]
-    evidence = select_evidence(inp.message, current, inp.idf, clean=inp.clean) if current else []
+    evidence = select_evidence(inp.message, current, inp.idf, clean=inp.clean, language=lang) if current else []
     if not evidence:
-        evidence = select_evidence(inp.message, inp.passages, inp.idf, clean=inp.clean)
+        evidence = select_evidence(inp.message, inp.passages, inp.idf, clean=inp.clean, language=lang)
     if not evidence:
         return Composition("", grounded=False, kind="extractive")
     joined = " ".join(e.sentence for e in evidence)
-    same_language = any(e.passage.language == lang for e in evidence)
-    support = coverage(inp.message, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
-                       inp.known, count_unknown=same_language)
+    if any(e.passage.language == lang for e in evidence):
+        support = coverage(inp.message, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
+                           inp.known)
+        grounded = support >= MIN_COVERAGE
+    else:
+        # Across languages words cannot be compared; the multilingual embedding can.
+        best = max((e.passage.dense_score or 0.0) for e in evidence)
+        grounded = best >= MIN_CROSS_LINGUAL_SIMILARITY
     used_passages = _unique_passages([e.passage for e in evidence])
     trust = assess_evidence(used_passages, inp.state)
     stale_docs = set(trust.stale_doc_ids)
     text = _trim(joined)
     if used_passages and all(p.language and p.language != lang for p in used_passages):
         text = phrase(lang, "other_language") + " " + text
-    comp = Composition(text, grounded=support >= MIN_COVERAGE, kind="extractive")
+    comp = Composition(text, grounded=grounded, kind="extractive")
     for passage in used_passages:
         comp.add_citation(citation_for_passage(passage, stale=passage.doc_id in stale_docs))
     dated = [p.updated_at for p in used_passages if p.updated_at]

@@ -49,14 +49,28 @@ def select_evidence(
     max_sentences: int = 3,
     max_chars: int = 480,
     clean: Callable[[str], str] = lambda s: s,
+    language: str | None = None,
 ) -> list[Evidence]:
+    """The sentences that best answer `question`, in reading order.
+
+    A sentence is scored by the question words it shares, plus half of those its passage's title
+    shares (an FAQ answer, "Sì, dal lunedì al venerdì...", rarely repeats its question).  For a
+    passage in another language than the question's, words cannot be compared: its opening
+    sentences stand in, ranked by the passage's retrieval rank.
+    """
     asked = set(search_tokens(question))
+    typical = sum(idf(t) for t in asked) / max(len(asked), 1)
     scored: list[tuple[float, int, int, Evidence]] = []
     for rank, passage in enumerate(passages[:4]):
         prior = 1.0 / (1 + rank)
+        title_overlap = sum(idf(t) for t in asked & set(search_tokens(passage.title + " " + passage.heading)))
+        foreign = bool(language and passage.language and passage.language != language)
         for position, sentence in enumerate(sentences(clean(passage_body(passage)))):
-            tokens = set(search_tokens(sentence))
-            overlap = sum(idf(t) for t in asked & tokens)
+            if foreign:
+                overlap = typical * (1.0 if position < 2 else 0.0)
+            else:
+                overlap = sum(idf(t) for t in asked & set(search_tokens(sentence)))
+                overlap = overlap + 0.5 * title_overlap if overlap > 0 or position < 2 else 0.0
             if overlap <= 0:
                 continue
             score = overlap * (0.6 + 0.4 * prior)

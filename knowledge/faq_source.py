@@ -23,6 +23,7 @@ from knowledge.feed_rows import (
     stable_key,
     yaml_table,
 )
+from knowledge.language import detect_language
 from knowledge.manifest import Manifest, SourceSpec
 from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format, open_source
 
@@ -121,7 +122,9 @@ def _document(row: Row, spec: SourceSpec, manifest: Manifest, now: datetime) -> 
         url=url,
         title=question,
         text=f"{question}\n\n{answer}",
-        language=spec.language or manifest.language,
+        # Help-centre exports often mix languages (a few English entries in an Italian FAQ):
+        # each entry gets its own, unless the manifest pins the source's language.
+        language=spec.language or detect_language(f"{question} {answer}", default=manifest.language),
         updated_at=updated_at,
         updated_at_evidence="feed:updated_at" if updated_at else "none",
         fetched_at=now,

@@ -101,6 +101,11 @@ class KnowledgeState:
                 self._by_subject.setdefault(fact.subject, []).append(fact)
         if not self._conflicts:
             self._conflicts = {c.subject: c for c in self.conflicts}
+        if not self._winners:
+            for subject, group in self._by_subject.items():
+                usable = [f for f in group if self.verdicts[f.id].status != "expired"]
+                if usable:
+                    self._winners[subject] = max(usable, key=_rank)
 
     def facts_for(self, subject_prefix: str) -> list[Fact]:
         """Every fact whose subject starts with the prefix ("store:torino:", "promotion:"),

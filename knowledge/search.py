@@ -44,6 +44,7 @@ class Passage:
     updated_at: datetime | None
     updated_at_evidence: str
     language: str
+    dense_score: float | None = None  # cosine similarity to the query, when the dense side saw it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,11 +60,12 @@ class Passage:
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
             "updated_at_evidence": self.updated_at_evidence,
             "language": self.language,
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
             "text": self.text,
         }
 
 
-def _passage(chunk: StoredChunk, score: float) -> Passage:
+def _passage(chunk: StoredChunk, score: float, dense: float | None = None) -> Passage:
     meta = chunk.metadata
     return Passage(
         chunk_id=chunk.chunk_id,
@@ -79,6 +81,7 @@ def _passage(chunk: StoredChunk, score: float) -> Passage:
         updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else None,
         updated_at_evidence=meta.get("updated_at_evidence", "none"),
         language=meta.get("language", ""),
+        dense_score=dense,
     )
 
 
@@ -156,15 +159,18 @@ class KnowledgeBase:
     def search(
         self, query: str, k: int = 5, *, mode: SearchMode = "hybrid", where: dict[str, Any] | None = None
     ) -> list[Passage]:
+        dense: list[tuple[str, float]] = []
         if mode == "dense":
-            ranked = self._dense(query, max(k, _CANDIDATES), where)
+            ranked = dense = self._dense(query, max(k, _CANDIDATES), where)
         elif mode == "bm25":
             ranked = self._lexical(query, max(k, _CANDIDATES), where)
         else:
-            ranked = reciprocal_rank_fusion(
-                [self._dense(query, _CANDIDATES, where), self._lexical(query, _CANDIDATES, where)]
-            )
-        return [_passage(self._by_id[cid], score) for cid, score in ranked[:k] if cid in self._by_id]
+            dense = self._dense(query, _CANDIDATES, where)
+            ranked = reciprocal_rank_fusion([dense, self._lexical(query, _CANDIDATES, where)])
+        similarity = dict(dense)
+        return [
+            _passage(self._by_id[cid], score, similarity.get(cid)) for cid, score in ranked[:k] if cid in self._by_id
+        ]
 
     def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         return self.index.query(self._query_vector(query), n, where)

@@ -12,7 +12,9 @@ subjects from any document, then, subject by subject:
   ``expired`` warning carrying the fact (its `valid_through` says when it ended);
 - if the subject is **in conflict**, the winner replaces every superseded value, and one
   ``conflict`` warning names both sides: `facts[0]` is the winner, the rest the values it beats
-  (each with `source_id`, `url`, `title`, `effective_at`, `display`);
+  (each with `source_id`, `url`, `title`, `effective_at`, `display`). The warning is raised when
+  a losing value is among the passages' facts or the subject was asked for in `subjects`, not
+  when only the winning document was retrieved;
 - if the winner itself is **stale** (too old for its kind and not corroborated), it stays in
   `facts` only because nothing better exists, with a ``stale`` warning; the answer must then say
   the information may be out of date (and offer a human) rather than present it as current;
@@ -106,7 +108,10 @@ def assess_evidence(
         if expired:
             warnings.append(_expired_warning(subject, expired))
         conflict = state.conflict(subject)
-        if conflict is not None:
+        requested = any(subject.startswith(p) for p in prefixes)
+        # A conflict matters to this answer when a losing value is in the evidence or the agent
+        # asked about the subject; a passage from the winning document alone shows nothing wrong.
+        if conflict is not None and (requested or any(statuses[f.id] == "superseded" for f in group)):
             warnings.append(
                 _conflict_warning(subject, conflict.winner, conflict.losers, conflict.why, state.tz)
             )
