@@ -76,7 +76,7 @@ def test_csv_rows_become_faq_documents(tmp_path):
     assert first.source_type == "faq"
     assert first.text == "Do you repair e-bikes?\n\nYes, every day."
     assert first.data == {"faq": {"question": "Do you repair e-bikes?", "answer": "Yes, every day."}}
-    assert first.language == "it"
+    assert first.language == "en"  # an English entry in an Italian brand's FAQ keeps its own language
     assert first.fetched_at == NOW
     assert first.updated_at is None
     assert first.updated_at_evidence == "none"

@@ -1,0 +1,73 @@
+"""`create_app(settings)`: the FastAPI application, wired once at start-up.
+
+Start-up migrates the database (so a new deployment needs no separate step) and marks syncs
+interrupted by a previous stop; the lifespan runs the webhook delivery worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from api import problems
+from api.conversations import Assistant
+from api.middleware import AccessLog, BodySizeLimit
+from api.routes import conversations, handoffs, keys, knowledge, ops, webhooks
+from api.runtime import Runtime
+from api.sources import recover_interrupted_jobs
+from api.webhooks import DeliveryPolicy
+from knowledge.manifest import Manifest
+from sportello.settings import Settings
+
+DESCRIPTION = """Grounded, cited answers for a brand's customers, with human handoff.
+
+Authenticate with `Authorization: Bearer sk_...`. Roles: `channel` (messages), `operator`
+(handoffs), `content` (sources, sync, knowledge health, search), `admin` (everything).
+Errors are `application/problem+json`. Outbound events are signed per Standard Webhooks.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    assistant: Assistant | None = None,
+    manifest: Manifest | None = None,
+    delivery: DeliveryPolicy | None = None,
+) -> FastAPI:
+    """Build the app. Without `assistant`, one is built from `manifest` (or settings.manifest)
+    and the index in settings.data_dir on the first message. `delivery` tunes webhook retries."""
+    runtime = Runtime(settings, assistant=assistant, manifest=manifest, delivery=delivery)
+    runtime.db.migrate()
+    with runtime.db.session() as session:
+        recover_interrupted_jobs(session, now=datetime.now(UTC))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.worker.start()
+        try:
+            yield
+        finally:
+            await runtime.worker.stop()
+            runtime.close()
+
+    app = FastAPI(title="Sportello", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (conversations, handoffs, keys, webhooks, knowledge, ops):
+        app.include_router(module.router)
+    # Added last = outermost: the access log sees the 413s too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=runtime.metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory for `sportello serve`: settings from SPORTELLO_* variables."""
+    from api.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

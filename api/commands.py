@@ -1,0 +1,115 @@
+"""Command-line entry points of the service, mounted by `sportello/cli.py`:
+`sportello serve` and `sportello keys create|list|revoke`.
+
+Key commands work on the database directly (the same one the server uses), so the first admin
+or channel key can be made before the server ever runs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from api.db import Database
+from api.keys import ROLES, create_key, list_keys, revoke_key
+from sportello.settings import Settings
+
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (rate limits are per process)")] = 1,
+) -> None:
+    """Run the HTTP service (OpenAPI docs at /docs). Configuration comes from SPORTELLO_* variables."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,  # api.logs configures logging in each worker
+        proxy_headers=True,
+    )
+
+
+def _database() -> Database:
+    db = Database(Settings().effective_database_url)
+    db.migrate()
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    name: Annotated[str, typer.Option(help="what the key is for, e.g. whatsapp-prod")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Create a key and print its secret (shown only now)."""
+    if role not in ROLES:
+        raise typer.BadParameter(
+            f"unknown role {role!r}; expected one of {', '.join(ROLES)}", param_hint="--role"
+        )
+    db = _database()
+    try:
+        with db.session() as session:
+            issued = create_key(session, role=role, name=name or role, now=datetime.now(UTC))
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"id": issued.id, "key": issued.key, "role": issued.role, "name": issued.name}))
+    else:
+        typer.echo(f"id:   {issued.id}\nrole: {issued.role}\nname: {issued.name}\nkey:  {issued.key}")
+        typer.echo("Store the key now: it cannot be shown again.", err=True)
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List active keys (never their secrets)."""
+    db = _database()
+    try:
+        with db.session() as session:
+            rows = [
+                {"id": k.id, "role": k.role, "name": k.name, "created_at": k.created_at.isoformat()}
+                for k in list_keys(session)
+            ]
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}\t{row['role']}\t{row['name']}\t{row['created_at']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key's id (key_...), not its secret")],
+) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from api.errors import UnknownKey
+
+    db = _database()
+    try:
+        with db.session() as session:
+            revoke_key(session, key_id, now=datetime.now(UTC))
+    except UnknownKey as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(f"revoked {key_id}")
+
+
+app = typer.Typer(help="The Sportello HTTP service.", no_args_is_help=True)
+app.command()(serve)
+app.add_typer(keys_app, name="keys")
+
+if __name__ == "__main__":
+    app()

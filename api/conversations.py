@@ -1,0 +1,395 @@
+"""Conversations: a customer message in, a cited reply (or silence while a person holds the
+conversation) out, with the transcript, the agent's state and the events persisted together.
+
+Idempotency: (conversation_id, message_id) is unique in the database. A retry finds the stored
+response and returns it; two concurrent deliveries of the same message both compute a reply,
+but only the first commit wins — the second hits the unique constraint, rolls back (so no
+second reply and no second event) and returns the winner's stored response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agent.conversation import Conversation, Turn
+from agent.reply import Reply
+from api import models
+from api.errors import MessageIdTaken, UnknownConversation
+from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript
+from api.webhooks import emit
+
+
+class Assistant(Protocol):
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    text: str
+    user_id: str
+    channel: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """The response body, and what happened (for metrics): `replayed` means a retry."""
+
+    response: dict[str, Any]
+    replayed: bool
+    reply: Reply | None = None
+    opened_handoff_reason: str | None = None
+
+
+def reply_view(reply: Reply) -> dict[str, Any]:
+    """The reply as JSON values, formatted exactly as the API returns them (stored for replays)."""
+    return to_jsonable_python(
+        {
+            "text": reply.text,
+            "language": reply.language,
+            "grounded": reply.grounded,
+            "citations": [
+                {
+                    "source_id": c.source_id,
+                    "url": c.url,
+                    "title": c.title,
+                    "updated_at": c.updated_at,
+                    "stale": c.stale,
+                }
+                for c in reply.citations
+            ],
+            "warnings": [
+                {"kind": w.kind, "detail": w.detail, "sources": list(w.sources)} for w in reply.warnings
+            ],
+        }
+    )
+
+
+def post_message(
+    session: Session,
+    conversation_id: str,
+    inbound: InboundMessage,
+    *,
+    assistant: Callable[[], Assistant],
+    now: datetime,
+) -> PostedMessage:
+    """Store a customer message and answer it, unless a person holds the conversation."""
+    message_id = inbound.message_id or models.new_id("msg")
+    stored = _stored_response(session, conversation_id, message_id)
+    if stored is not None:
+        return PostedMessage(stored, replayed=True)
+
+    held_by = active_handoff(session, conversation_id)
+    if held_by is not None:
+        return _commit_or_replay(
+            session,
+            conversation_id,
+            message_id,
+            lambda: _store_silently(session, conversation_id, message_id, inbound, held_by, now),
+        )
+
+    state = agent_state(session, conversation_id)
+    # End the read transaction before the agent runs: it may call an LLM for seconds, and an
+    # idle transaction would hold a PostgreSQL connection and snapshot meanwhile.
+    session.rollback()
+    reply = assistant().respond(state, inbound.text, now=now)
+
+    def write() -> PostedMessage:
+        return _store_turn(session, conversation_id, message_id, inbound, state, reply, now)
+
+    return _commit_or_replay(session, conversation_id, message_id, write)
+
+
+def _commit_or_replay(
+    session: Session, conversation_id: str, message_id: str, write: Callable[[], PostedMessage]
+) -> PostedMessage:
+    # Two attempts: the first may lose a race (same message, or the conversation created
+    # concurrently by another message); the second sees the winner's rows.
+    for attempt in range(2):
+        try:
+            result = write()
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            stored = _stored_response(session, conversation_id, message_id)
+            if stored is not None:
+                return PostedMessage(stored, replayed=True)
+            if _message_id_taken(session, conversation_id, message_id):
+                raise MessageIdTaken(conversation_id, message_id) from None
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _message_id_taken(session: Session, conversation_id: str, message_id: str) -> bool:
+    query = select(models.Message.seq).where(
+        models.Message.conversation_id == conversation_id, models.Message.message_id == message_id
+    )
+    return session.scalar(query) is not None
+
+
+def _stored_response(session: Session, conversation_id: str, message_id: str) -> dict[str, Any] | None:
+    row = session.scalars(
+        select(models.Message).where(
+            models.Message.conversation_id == conversation_id,
+            models.Message.message_id == message_id,
+            models.Message.role == "customer",
+        )
+    ).first()
+    return row.response if row is not None else None
+
+
+def _conversation_row(
+    session: Session, conversation_id: str, inbound: InboundMessage, now: datetime
+) -> models.Conversation:
+    row = session.get(models.Conversation, conversation_id)
+    if row is None:
+        row = models.Conversation(
+            id=conversation_id,
+            channel=inbound.channel,
+            user_id=inbound.user_id,
+            focus={},
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()  # a concurrent creation fails here, inside the retry loop
+    row.updated_at = now
+    return row
+
+
+def _customer_row(
+    conversation_id: str, message_id: str, inbound: InboundMessage, now: datetime
+) -> models.Message:
+    return models.Message(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        role="customer",
+        text=inbound.text,
+        author=inbound.user_id,
+        created_at=now,
+    )
+
+
+def _message_event(
+    conversation: models.Conversation, row: models.Message, handoff_id: str | None
+) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation.id,
+        "message_id": row.message_id,
+        "channel": conversation.channel,
+        "user_id": row.author,
+        "text": row.text,
+        "at": row.created_at,
+        "handoff_id": handoff_id,
+    }
+
+
+def _store_silently(
+    session: Session,
+    conversation_id: str,
+    message_id: str,
+    inbound: InboundMessage,
+    handoff: models.Handoff,
+    now: datetime,
+) -> PostedMessage:
+    """A person holds the conversation: keep the message for them, send no reply."""
+    conversation = _conversation_row(session, conversation_id, inbound, now)
+    customer = _customer_row(conversation_id, message_id, inbound, now)
+    response = {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "status": "handed_off",
+        "reply": None,
+        "handoff": handoff_ref(handoff),
+    }
+    customer.response = response
+    session.add(customer)
+    session.flush()
+    emit(session, "message.received", _message_event(conversation, customer, handoff.id), now=now)
+    return PostedMessage(response, replayed=False)
+
+
+def _store_turn(
+    session: Session,
+    conversation_id: str,
+    message_id: str,
+    inbound: InboundMessage,
+    state: Conversation,
+    reply: Reply,
+    now: datetime,
+) -> PostedMessage:
+    conversation = _conversation_row(session, conversation_id, inbound, now)
+    conversation.focus = dict(state.focus)
+    conversation.language = reply.language or conversation.language
+    customer = _customer_row(conversation_id, message_id, inbound, now)
+    session.add(customer)
+    session.flush()  # a retried message_id fails here, before anything else is written
+
+    body = reply_view(reply)
+    bot = models.Message(
+        conversation_id=conversation_id,
+        message_id=models.new_id("rpl"),
+        role="bot",
+        text=reply.text,
+        intent=_intent(reply),
+        reply={k: v for k, v in body.items() if k != "text"},
+        created_at=now,
+    )
+    session.add(bot)
+
+    handoff = active_handoff(session, conversation_id)
+    opened_reason = None
+    if reply.handoff is not None and handoff is None:
+        handoff = open_handoff(
+            session,
+            conversation,
+            reason=str(reply.handoff.reason),
+            summary=reply.handoff.summary,
+            language=reply.handoff.language or reply.language,
+            evidence=list(reply.handoff.evidence),
+            requested_by="bot",
+            now=now,
+        )
+        opened_reason = handoff.reason
+
+    response = {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "status": "handed_off" if handoff is not None else "bot",
+        "reply": body,
+        "handoff": handoff_ref(handoff) if handoff is not None else None,
+    }
+    customer.response = response
+    session.flush()
+
+    emit(session, "message.received", _message_event(conversation, customer, None), now=now)
+    emit(
+        session,
+        "reply.sent",
+        {
+            "conversation_id": conversation_id,
+            "message_id": bot.message_id,
+            "in_reply_to": message_id,
+            "channel": conversation.channel,
+            "user_id": conversation.user_id,
+            "reply": body,
+            "at": now,
+        },
+        now=now,
+    )
+    if opened_reason is not None:
+        emit(session, "handoff.requested", handoff_event(session, handoff), now=now)
+    return PostedMessage(response, replayed=False, reply=reply, opened_handoff_reason=opened_reason)
+
+
+def _intent(reply: Reply) -> str | None:
+    intent = reply.trace.get("intent") if isinstance(reply.trace, dict) else None
+    return str(intent)[:64] if intent else None
+
+
+def agent_state(session: Session, conversation_id: str) -> Conversation:
+    """Rebuild the agent's view of a conversation (turns and focus) from the database."""
+    row = session.get(models.Conversation, conversation_id)
+    if row is None:
+        return Conversation(id=conversation_id)
+    messages = session.scalars(
+        select(models.Message)
+        .where(models.Message.conversation_id == conversation_id)
+        .order_by(models.Message.seq)
+    )
+    turns = [
+        Turn(
+            role=m.role,  # type: ignore[arg-type]
+            text=m.text,
+            at=m.created_at,
+            grounded=(m.reply or {}).get("grounded") if m.role == "bot" else None,
+            intent=m.intent,
+        )
+        for m in messages
+    ]
+    return Conversation(id=conversation_id, turns=turns, focus=dict(row.focus or {}))
+
+
+def get_conversation(session: Session, conversation_id: str) -> dict[str, Any]:
+    row = session.get(models.Conversation, conversation_id)
+    if row is None:
+        raise UnknownConversation(conversation_id)
+    handoffs = list(
+        session.scalars(
+            select(models.Handoff)
+            .where(models.Handoff.conversation_id == conversation_id)
+            .order_by(models.Handoff.created_at, models.Handoff.id)
+        )
+    )
+    active = next((h for h in handoffs if h.status in models.ACTIVE_HANDOFF), None)
+    feedback = session.scalars(
+        select(models.Feedback)
+        .where(models.Feedback.conversation_id == conversation_id)
+        .order_by(models.Feedback.created_at, models.Feedback.id)
+    )
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "user_id": row.user_id,
+        "status": "handed_off" if active is not None else "bot",
+        "language": row.language,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "handoff": handoff_ref(active) if active is not None else None,
+        "messages": transcript(session, conversation_id),
+        "handoffs": [handoff_ref(h) for h in handoffs],
+        "feedback": [feedback_view(f) for f in feedback],
+    }
+
+
+def feedback_view(row: models.Feedback) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "rating": row.rating,
+        "comment": row.comment,
+        "created_at": row.created_at,
+    }
+
+
+def add_feedback(
+    session: Session, conversation_id: str, *, rating: int, comment: str | None, now: datetime
+) -> dict[str, Any]:
+    conversation = session.get(models.Conversation, conversation_id)
+    if conversation is None:
+        raise UnknownConversation(conversation_id)
+    row = models.Feedback(
+        id=models.new_id("fb"),
+        conversation_id=conversation_id,
+        rating=rating,
+        comment=comment,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    emit(
+        session,
+        "feedback.received",
+        {
+            "conversation_id": conversation_id,
+            "feedback_id": row.id,
+            "channel": conversation.channel,
+            "user_id": conversation.user_id,
+            "rating": rating,
+            "comment": comment,
+            "at": now,
+        },
+        now=now,
+    )
+    session.commit()
+    return feedback_view(row)

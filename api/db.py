@@ -1,0 +1,112 @@
+"""The database: engine, sessions and schema migrations run at start-up.
+
+SQLite (a file in the data dir) by default; PostgreSQL with
+SPORTELLO_DATABASE_URL=postgresql+psycopg://user@host/db. Migrations live inside the package
+(api/migrations) so they run from an installed wheel, not only from a checkout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        _serialize_transactions(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets the webhook worker read while a request writes; busy_timeout makes concurrent
+    # writers wait instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _serialize_transactions(engine: Engine) -> None:
+    """One transaction at a time per process on SQLite.
+
+    SQLite has a single writer; concurrent writers otherwise wait in its busy handler, which
+    sleeps in growing steps (up to 100 ms) and makes latency tails long. Queueing on a Python lock
+    hands the database over as soon as it is free. Transactions here are short (the agent runs
+    outside them), and the wait is bounded: after `timeout` SQLite's own locking takes over.
+    """
+    lock = threading.Lock()
+    timeout = 30.0
+
+    @event.listens_for(engine, "begin")
+    def _take(connection: Any) -> None:
+        taken = lock.acquire(timeout=timeout)
+        if not taken:  # a transaction left open somewhere; fall back to SQLite's locking
+            log.warning("sqlite_lock_timeout", extra={"seconds": timeout})
+        connection.info["holds_sqlite_lock"] = taken
+
+    def _give(connection: Any) -> None:
+        if connection.info.pop("holds_sqlite_lock", False):
+            lock.release()
+
+    event.listen(engine, "commit", _give)
+    event.listen(engine, "rollback", _give)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe to call on every start."""
+    # Alembic narrates every start ("Context impl SQLiteImpl"); one line of ours is enough.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    log.info("database_migrated", extra={"dialect": engine.dialect.name, "revision": revision})
+
+
+class Database:
+    """The engine and a session factory; one per app."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,72 @@
+"""FastAPI dependencies: the runtime, a database session, the clock, and the calling key
+(authenticated, rate limited, and checked against the roles a route allows)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.errors import Forbidden, RateLimited
+from api.keys import Principal, authenticate
+from api.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    with runtime.db.session() as session:
+        yield session
+
+
+def get_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def get_principal(
+    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    session: Annotated[Session, Depends(get_session)],
+) -> Principal:
+    principal = authenticate(session, _bearer(request), admin_key=runtime.settings.admin_key)
+    request.state.key_id = principal.key_id  # for the access log; never the secret
+    retry_after = runtime.limiter.acquire(principal.key_id, time.monotonic())
+    if retry_after is not None:
+        raise RateLimited(retry_after)
+    return principal
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that admits `roles` (admin is always admitted)."""
+    allowed = ", ".join(sorted({*roles, "admin"}))
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.may(*roles):
+            raise Forbidden(f"a {principal.role} key cannot use this route; it needs one of: {allowed}")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+NowDep = Annotated[datetime, Depends(get_now)]
+ChannelKey = Annotated[Principal, Depends(require("channel"))]
+OperatorKey = Annotated[Principal, Depends(require("operator"))]
+ContentKey = Annotated[Principal, Depends(require("content"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]
+ReaderKey = Annotated[Principal, Depends(require("channel", "operator"))]

@@ -1,0 +1,97 @@
+"""API keys: `sk_` secrets shown once, stored as SHA-256 hashes, each with one role.
+
+Roles: `channel` sends customer messages, `operator` works handoffs, `content` manages sources
+and knowledge, `admin` may use every route (and is the only role that manages keys and webhooks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import models
+from api.errors import AuthenticationFailed, UnknownKey
+
+Role = Literal["channel", "operator", "content", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+KEY_PREFIX = "sk_"
+# The principal id of the bootstrap key from SPORTELLO_ADMIN_KEY (it has no row).
+BOOTSTRAP_ADMIN_ID = "key_admin_env"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id (never its secret), name and role."""
+
+    key_id: str
+    name: str
+    role: str
+
+    def may(self, *roles: str) -> bool:
+        return self.role == "admin" or self.role in roles
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    id: str
+    name: str
+    role: str
+    key: str  # the secret: returned once, never stored
+    created_at: datetime
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_key(session: Session, *, role: str, name: str, now: datetime) -> IssuedKey:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    secret = new_secret()
+    row = models.ApiKey(
+        id=models.new_id("key"), name=name, role=role, secret_hash=hash_secret(secret), created_at=now
+    )
+    session.add(row)
+    session.commit()
+    return IssuedKey(id=row.id, name=name, role=role, key=secret, created_at=now)
+
+
+def list_keys(session: Session, *, include_revoked: bool = False) -> list[models.ApiKey]:
+    query = select(models.ApiKey).order_by(models.ApiKey.created_at, models.ApiKey.id)
+    if not include_revoked:
+        query = query.where(models.ApiKey.revoked_at.is_(None))
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, key_id: str, *, now: datetime) -> models.ApiKey:
+    row = session.get(models.ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        raise UnknownKey(key_id)
+    row.revoked_at = now
+    session.commit()
+    return row
+
+
+def authenticate(session: Session, secret: str | None, *, admin_key: str | None) -> Principal:
+    """The principal for a bearer secret; AuthenticationFailed when absent, unknown or revoked."""
+    if not secret:
+        raise AuthenticationFailed("missing API key: send 'Authorization: Bearer sk_...'")
+    digest = hash_secret(secret)
+    # Compare digests, in constant time, so neither timing nor length reveals the admin key.
+    if admin_key and hmac.compare_digest(digest, hash_secret(admin_key)):
+        return Principal(key_id=BOOTSTRAP_ADMIN_ID, name="SPORTELLO_ADMIN_KEY", role="admin")
+    row = session.scalars(select(models.ApiKey).where(models.ApiKey.secret_hash == digest)).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationFailed("unknown or revoked API key; ask an admin for a new one (POST /v1/keys)")
+    return Principal(key_id=row.id, name=row.name, role=row.role)

@@ -1,0 +1,148 @@
+"""Every error leaves the service as application/problem+json (RFC 9457: type, title, status,
+detail, instance), whatever raised it: a domain exception, a validation error, a knowledge error
+or Starlette itself (unknown route, wrong method)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import errors
+from knowledge.errors import (
+    IndexUnavailable,
+    KnowledgeError,
+    ManifestError,
+    SourceFormatError,
+    SourceUnreachable,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific class first is not needed: the lookup walks the exception's MRO.
+STATUS_OF: dict[type[BaseException], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.AuthenticationFailed: 401,
+    errors.Forbidden: 403,
+    errors.RateLimited: 429,
+    errors.NotConfigured: 503,
+    errors.ServiceError: 400,
+    ManifestError: 422,
+    SourceFormatError: 422,
+    SourceUnreachable: 502,
+    IndexUnavailable: 503,
+    KnowledgeError: 500,
+}
+
+
+def problem_type(slug: str) -> str:
+    # URNs name the problem kind without pretending there is a page to fetch.
+    return f"urn:sportello:problem:{slug}"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def status_for(exc: BaseException) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 500
+
+
+def _title(exc: BaseException) -> str:
+    words = _slug(type(exc).__name__).replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    if status >= 500:
+        log.warning("request_failed", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(
+        status,
+        str(exc),
+        title=_title(exc),
+        slug=_slug(type(exc).__name__),
+        instance=request.url.path,
+        headers=headers or None,
+    )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).description
+    return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
+    ]
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return problem(
+        422,
+        detail,
+        title="Invalid request",
+        slug="validation-error",
+        instance=request.url.path,
+        errors=problems,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request_crashed", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(500, "the service failed unexpectedly; the error is logged", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(errors.ServiceError, _domain_error)
+    app.add_exception_handler(KnowledgeError, _domain_error)
+    app.add_exception_handler(Exception, _unexpected)

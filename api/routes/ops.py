@@ -1,0 +1,61 @@
+"""Liveness, readiness and Prometheus metrics (unauthenticated: keep them off the public edge)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import RuntimeDep
+from api.metrics import CONTENT_TYPE
+from api.problems import problem
+from api.runtime import Runtime
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """The database answers and the knowledge index is built and reachable."""
+    checks = {"database": _check(runtime.db.ping), "index": _check(lambda: _index_ready(runtime))}
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok")
+    return problem(
+        503, f"not ready ({failing})", title="Not ready", slug="not-ready", instance="/readyz", checks=checks
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(runtime: RuntimeDep) -> Response:
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _check(probe: Callable[[], object]) -> str:
+    try:
+        probe()
+    except Exception as exc:  # readiness reports, it does not crash
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return "ok"
+
+
+def _index_ready(runtime: Runtime) -> None:
+    if runtime.knowledge_loaded:
+        return
+    # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
+    from knowledge.catalog import Catalog
+    from knowledge.errors import IndexUnavailable
+    from knowledge.index import chroma_client
+
+    catalog = Catalog(runtime.settings.data_dir)
+    name = catalog.meta("active_collection")
+    if name is None:
+        raise IndexUnavailable("no index yet: run `sportello sync MANIFEST`")
+    chroma_client(runtime.settings.data_dir, runtime.settings.chroma_url).get_collection(name)

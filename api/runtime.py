@@ -1,0 +1,131 @@
+"""What one running app holds: settings, database, metrics, rate limiter, webhook worker, and
+the assistant and knowledge base, both built on first use (loading an embedding model takes
+seconds; the liveness probe and key management should not wait for it)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import event
+
+from api.conversations import Assistant
+from api.db import Database
+from api.errors import NotConfigured
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
+from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
+from knowledge.manifest import Manifest, load_manifest
+from sportello.settings import Settings
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        assistant: Assistant | None = None,
+        manifest: Manifest | None = None,
+        delivery: DeliveryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = Database(settings.effective_database_url)
+        self.metrics = Metrics()
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.worker = DeliveryWorker(self.db, delivery or DeliveryPolicy(), self.metrics)
+        self._injected_assistant = assistant is not None
+        self._assistant = assistant
+        self._manifest = manifest
+        self._injected_manifest = manifest is not None
+        self._knowledge: Any | None = None
+        self._embedder: Any | None = None
+        self._build_lock = threading.Lock()
+        self._kb_lock = threading.Lock()
+        # One sync at a time per process: two syncs would race to swap the same index.
+        self.sync_lock = threading.Lock()
+        event.listen(self.db.sessions, "after_commit", self._wake_worker)
+
+    def _wake_worker(self, session: Any) -> None:
+        if session.info.pop(OUTBOX_FLAG, False):
+            self.worker.notify()
+
+    # --- lazily built collaborators ---------------------------------------------------------
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            if self.settings.manifest is None:
+                raise NotConfigured(
+                    "no sources manifest configured: set SPORTELLO_MANIFEST=path/to/sources.yaml and restart"
+                )
+            self._manifest = load_manifest(self.settings.manifest)
+        return self._manifest
+
+    def reload_manifest(self) -> Manifest:
+        """Read the manifest file again (content teams edit it, then sync); an injected one stays."""
+        if not self._injected_manifest and self.settings.manifest is not None:
+            self._manifest = load_manifest(self.settings.manifest)
+        return self.manifest
+
+    @property
+    def has_manifest(self) -> bool:
+        return self._manifest is not None or self.settings.manifest is not None
+
+    def assistant(self) -> Assistant:
+        if self._assistant is None:
+            with self._build_lock:
+                if self._assistant is None:
+                    from agent.assistant import build_assistant
+
+                    self._assistant = build_assistant(self.settings, self.manifest)
+        return self._assistant
+
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            with self._build_lock:
+                if self._embedder is None:
+                    from knowledge.embedding import embedder_from_settings
+
+                    self._embedder = embedder_from_settings(self.settings)
+        return self._embedder
+
+    def knowledge_base(self) -> Any:
+        """The assistant's knowledge base when it has one (one copy of the index in memory)."""
+        if self._knowledge is not None:
+            return self._knowledge
+        with self._kb_lock:
+            if self._knowledge is None:
+                kb = None
+                if self._injected_assistant:
+                    kb = getattr(self._assistant, "kb", None)
+                elif self.has_manifest:
+                    kb = getattr(self.assistant(), "kb", None)
+                if kb is None:
+                    from knowledge.catalog import Catalog
+                    from knowledge.errors import IndexUnavailable
+                    from knowledge.search import KnowledgeBase
+
+                    # Before loading an embedding model for nothing:
+                    if Catalog(self.settings.data_dir).meta("active_collection") is None:
+                        raise IndexUnavailable(
+                            f"no index in {self.settings.data_dir}: run `sportello sync MANIFEST` "
+                            "or POST /v1/sources/{id}/sync"
+                        )
+                    kb = KnowledgeBase.open(
+                        self.settings.data_dir, chroma_url=self.settings.chroma_url, embedder=self.embedder()
+                    )
+                self._knowledge = kb
+        return self._knowledge
+
+    @property
+    def knowledge_loaded(self) -> bool:
+        return self._knowledge is not None
+
+    def knowledge_changed(self) -> None:
+        """After a sync: drop what was built from the old index; the next request rebuilds it."""
+        with self._kb_lock, self._build_lock:
+            self._knowledge = None
+            if not self._injected_assistant:
+                self._assistant = None
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,399 @@
+"""Outbound events: subscriptions, a persistent outbox and the worker that delivers it.
+
+Signing follows the Standard Webhooks spec (https://www.standardwebhooks.com/): headers
+`webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
+"{id}.{timestamp}.{body}">` with a `whsec_` base64 secret. The `webhook-id` is the outbox row id,
+the same on every retry, so receivers can drop duplicates (delivery is at least once).
+
+`emit` only writes outbox rows inside the caller's transaction: an event exists if and only if
+the change it reports was committed, and a reply never waits for a receiver. `DeliveryWorker`
+(an asyncio task in the app's lifespan) sends due rows, retries failures with exponential
+backoff, and picks up whatever was pending when the service last stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic_core import to_json
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+
+from api import models
+from api.db import Database
+from api.errors import UnknownWebhook
+from api.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "message.received",
+    "reply.sent",
+    "handoff.requested",
+    "handoff.claimed",
+    "operator.message",
+    "handoff.resolved",
+    "feedback.received",
+    "knowledge.issue_found",
+)
+_PRUNE_EVERY = 3600.0  # seconds between prunes of old deliveries
+# Set on a session that wrote outbox rows; the app wakes the worker after that session commits.
+OUTBOX_FLAG = "webhook_outbox_written"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How the worker delivers. Defaults suit production; tests shorten the delays."""
+
+    base_delay: float = 5.0  # seconds before the first retry; doubles on each failure
+    max_delay: float = 3600.0
+    max_attempts: int = 10  # then the delivery is marked failed
+    timeout: float = 10.0  # per HTTP attempt
+    poll_interval: float = 2.0  # how often to look for due rows when nothing wakes the worker
+    batch_size: int = 20
+    # A claimed row is invisible to other workers for this long, so two processes sharing one
+    # database do not send the same row at once; if a process dies mid-send the row comes back.
+    lease: float = 60.0
+    # Delivered and failed rows are kept this long (for GET /v1/webhooks/{id}/deliveries), then pruned.
+    keep_days: float = 7.0
+    enabled: bool = True
+
+
+def retry_delay(attempts: int, policy: DeliveryPolicy) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: base, 2×base, 4×base … capped."""
+    return min(policy.max_delay, policy.base_delay * 2 ** max(0, attempts - 1))
+
+
+# --- subscriptions -------------------------------------------------------------------------
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def create_subscription(
+    session: Session, *, url: str, events: list[str], now: datetime
+) -> models.WebhookSubscription:
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown event types {unknown}; expected some of {', '.join(EVENT_TYPES)}")
+    row = models.WebhookSubscription(
+        id=models.new_id("wh"),
+        url=url,
+        events=sorted(set(events), key=EVENT_TYPES.index),
+        secret=new_secret(),
+        created_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def list_subscriptions(session: Session) -> list[models.WebhookSubscription]:
+    query = select(models.WebhookSubscription).order_by(models.WebhookSubscription.created_at)
+    return list(session.scalars(query))
+
+
+def get_subscription(session: Session, webhook_id: str) -> models.WebhookSubscription:
+    row = session.get(models.WebhookSubscription, webhook_id)
+    if row is None:
+        raise UnknownWebhook(webhook_id)
+    return row
+
+
+def delete_subscription(session: Session, webhook_id: str) -> None:
+    get_subscription(session, webhook_id)
+    session.execute(
+        delete(models.WebhookDelivery).where(models.WebhookDelivery.subscription_id == webhook_id)
+    )
+    session.execute(delete(models.WebhookSubscription).where(models.WebhookSubscription.id == webhook_id))
+    session.commit()
+
+
+def list_deliveries(session: Session, webhook_id: str, *, limit: int = 50) -> list[models.WebhookDelivery]:
+    get_subscription(session, webhook_id)
+    query = (
+        select(models.WebhookDelivery)
+        .where(models.WebhookDelivery.subscription_id == webhook_id)
+        .order_by(models.WebhookDelivery.created_at.desc(), models.WebhookDelivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+# --- the outbox ------------------------------------------------------------------------------
+def event_body(event_type: str, data: dict[str, Any], *, now: datetime) -> str:
+    """The JSON body, in the Standard Webhooks payload shape {type, timestamp, data}."""
+    payload = {"type": event_type, "timestamp": now.astimezone(UTC), "data": data}
+    # pydantic's encoder: datetimes look the same here as in the API's responses.
+    return to_json(payload).decode("utf-8")
+
+
+def emit(session: Session, event_type: str, data: dict[str, Any], *, now: datetime) -> int:
+    """Queue `event_type` for every subscription that wants it; the caller commits. Returns the count."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    subscriptions = [s for s in session.scalars(select(models.WebhookSubscription)) if event_type in s.events]
+    if not subscriptions:
+        return 0
+    body = event_body(event_type, data, now=now)
+    for subscription in subscriptions:
+        session.add(
+            models.WebhookDelivery(
+                id=models.new_id("evt"),
+                subscription_id=subscription.id,
+                event_type=event_type,
+                payload=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=None,  # due now, by the worker's clock
+                created_at=now,
+            )
+        )
+    session.info[OUTBOX_FLAG] = True
+    return len(subscriptions)
+
+
+def signature_headers(secret: str, msg_id: str, body: str, at: datetime) -> dict[str, str]:
+    signature = Webhook(secret).sign(msg_id, at.astimezone(UTC), body)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+# --- delivery --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Due:
+    id: str
+    url: str
+    secret: str
+    payload: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    id: str
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryWorker:
+    """Sends due outbox rows from an asyncio task; database work runs in threads."""
+
+    def __init__(
+        self,
+        db: Database,
+        policy: DeliveryPolicy,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.policy = policy
+        self.metrics = metrics
+        self.clock = clock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._in_flight: set[str] = set()
+        self._pruned_at = float("-inf")
+
+    async def start(self) -> None:
+        if not self.policy.enabled or self._task is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._client = httpx.AsyncClient(timeout=self.policy.timeout, follow_redirects=False)
+        self._task = asyncio.create_task(self._run(), name="webhook-delivery")
+        log.info("webhook_worker_started")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self._in_flight:
+            # Interrupted sends were not attempts: make them due again for the next start.
+            await asyncio.to_thread(self._release, set(self._in_flight))
+            self._in_flight.clear()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        log.info("webhook_worker_stopped")
+
+    def notify(self) -> None:
+        """Wake the worker now (safe from any thread): an outbox row was just committed."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            sent = 0
+            try:
+                if time.monotonic() - self._pruned_at > _PRUNE_EVERY:
+                    self._pruned_at = time.monotonic()
+                    await asyncio.to_thread(self.prune)
+                sent = await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not kill the worker; try again later
+                log.exception("webhook_worker_error")
+            if sent >= self.policy.batch_size:
+                continue  # more may be due right now
+            try:
+                wait = await asyncio.to_thread(self._seconds_until_due)
+            except Exception:
+                log.exception("webhook_worker_error")
+                wait = self.policy.poll_interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def deliver_due(self, client: httpx.AsyncClient | None = None) -> int:
+        """Send every due row once (concurrently) and record the outcomes; return how many.
+
+        The background task calls this; tests may call it directly with their own client.
+        """
+        client = client or self._client
+        if client is None:
+            raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        due = await asyncio.to_thread(self._claim_due)
+        if not due:
+            return 0
+        self._in_flight.update(d.id for d in due)
+        outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
+        await asyncio.to_thread(self._record, outcomes)
+        self._in_flight.difference_update(d.id for d in due)
+        return len(due)
+
+    async def _send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
+        headers = signature_headers(due.secret, due.id, due.payload, self.clock())
+        try:
+            response = await client.post(due.url, content=due.payload.encode("utf-8"), headers=headers)
+        except httpx.HTTPError as exc:
+            return _Outcome(due.id, False, None, f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= response.status_code < 300:
+            return _Outcome(due.id, True, response.status_code, None)
+        return _Outcome(due.id, False, response.status_code, f"receiver answered HTTP {response.status_code}")
+
+    # --- database side (threads) ---------------------------------------------------------
+    def _claim_due(self) -> list[_Due]:
+        now = self.clock()
+        with self.db.session() as session:
+            query = (
+                select(models.WebhookDelivery, models.WebhookSubscription)
+                .join(models.WebhookSubscription)
+                .where(
+                    models.WebhookDelivery.status == "pending",
+                    or_(
+                        models.WebhookDelivery.next_attempt_at.is_(None),
+                        models.WebhookDelivery.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(models.WebhookDelivery.created_at, models.WebhookDelivery.id)
+                .limit(self.policy.batch_size)
+                .with_for_update(skip_locked=True, of=models.WebhookDelivery)  # ignored on SQLite
+            )
+            rows = session.execute(query).all()
+            lease_until = now + timedelta(seconds=self.policy.lease)
+            due = []
+            for delivery, subscription in rows:
+                delivery.next_attempt_at = lease_until
+                due.append(
+                    _Due(
+                        delivery.id,
+                        subscription.url,
+                        subscription.secret,
+                        delivery.payload,
+                        delivery.event_type,
+                    )
+                )
+            session.commit()
+        return due
+
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        now = self.clock()
+        with self.db.session() as session:
+            for outcome in outcomes:
+                row = session.get(models.WebhookDelivery, outcome.id)
+                if row is None:  # the subscription was deleted meanwhile
+                    continue
+                row.attempts += 1
+                row.last_status_code = outcome.status_code
+                row.last_error = outcome.error
+                if outcome.ok:
+                    row.status = "delivered"
+                    row.delivered_at = now
+                    result = "delivered"
+                elif row.attempts >= self.policy.max_attempts:
+                    row.status = "failed"
+                    result = "failed"
+                else:
+                    row.next_attempt_at = now + timedelta(seconds=retry_delay(row.attempts, self.policy))
+                    result = "retry"
+                self.metrics.webhook_deliveries.labels(outcome=result).inc()
+                log.info(
+                    "webhook_delivery",
+                    extra={
+                        "delivery_id": row.id,
+                        "event_type": row.event_type,
+                        "outcome": result,
+                        "attempts": row.attempts,
+                        "status_code": outcome.status_code,
+                    },
+                )
+            session.commit()
+
+    def _release(self, ids: set[str]) -> None:
+        with self.db.session() as session:
+            for delivery_id in ids:
+                row = session.get(models.WebhookDelivery, delivery_id)
+                if row is not None and row.status == "pending":
+                    row.next_attempt_at = None
+            session.commit()
+
+    def prune(self) -> int:
+        """Delete finished deliveries older than `keep_days`; pending ones are never pruned."""
+        cutoff = self.clock() - timedelta(days=self.policy.keep_days)
+        with self.db.session() as session:
+            result = session.execute(
+                delete(models.WebhookDelivery).where(
+                    models.WebhookDelivery.status.in_(("delivered", "failed")),
+                    models.WebhookDelivery.created_at < cutoff,
+                )
+            )
+            session.commit()
+        return result.rowcount or 0
+
+    def _seconds_until_due(self) -> float:
+        pending = models.WebhookDelivery.status == "pending"
+        due_at = models.WebhookDelivery.next_attempt_at
+        with self.db.session() as session:
+            if session.scalar(select(models.WebhookDelivery.id).where(pending, due_at.is_(None)).limit(1)):
+                return 0.0
+            soonest = session.scalar(select(func.min(due_at)).where(pending))
+        if soonest is None:
+            return self.policy.poll_interval
+        if isinstance(soonest, str) or soonest.tzinfo is None:  # SQLite may hand back the raw value
+            soonest = datetime.fromisoformat(str(soonest)).replace(tzinfo=UTC)
+        wait = (soonest - self.clock()).total_seconds()
+        return min(self.policy.poll_interval, max(0.0, wait))

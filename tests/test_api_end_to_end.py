@@ -1,0 +1,146 @@
+"""End to end: the demo brand synced into a data dir, the real assistant (`build_assistant`), the
+service under uvicorn on loopback, a channel speaking HTTP, and a webhook receiver.
+
+The demo brand comes synced by `knowledge.sync.sync_manifest` into a session tmp dir
+(`demo_data_dir` in tests/conftest.py, shared with the agent tests so it is synced once).
+
+"Done when" from the service issue: a channel sends messages and gets cited replies; a handoff
+goes open → claimed → operator reply → resolved → bot answers again, with a signed event for each
+step. (Surviving a restart, on both databases, is in tests/test_api_webhooks.py.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.app import create_app
+from api.deps import get_now
+from tests.conftest import DEMO_MANIFEST, DEMO_NOW
+from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+    ADMIN_KEY,
+    FAST_DELIVERY,
+    WebhookReceiver,
+    make_settings,
+    receiver_fixture,
+    running_server,
+)
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def _app(tmp_path: Path, demo_data_dir: Path) -> Any:
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path / 'service.db'}", data_dir=demo_data_dir, manifest=DEMO_MANIFEST
+    )
+    app = create_app(settings, delivery=FAST_DELIVERY)  # no assistant given: the real one is built
+    # The demo content is dated against a reference clock; the service reads time through get_now.
+    app.dependency_overrides[get_now] = lambda: DEMO_NOW
+    return app
+
+
+def _keys(http: httpx.Client) -> dict[str, dict[str, str]]:
+    keys = {}
+    for role in ("channel", "operator", "content"):
+        created = http.post("/v1/keys", json={"role": role, "name": role}, headers=ADMIN).json()
+        keys[role] = {"Authorization": f"Bearer {created['key']}"}
+    return keys
+
+
+def _say(http: httpx.Client, key: dict[str, str], text: str) -> dict[str, Any]:
+    body = {"text": text, "user_id": "+39333000111", "channel": "whatsapp"}
+    response = http.post("/v1/conversations/wa-demo/messages", json=body, headers=key)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_customer_gets_cited_replies_and_a_person_when_asked(
+    tmp_path: Path, demo_data_dir: Path, receiver: WebhookReceiver
+) -> None:
+    with (
+        running_server(_app(tmp_path, demo_data_dir)) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
+        keys = _keys(http)
+        subscription = http.post(
+            "/v1/webhooks",
+            json={
+                "url": receiver.url,
+                "events": [
+                    "reply.sent",
+                    "handoff.requested",
+                    "handoff.claimed",
+                    "operator.message",
+                    "handoff.resolved",
+                ],
+            },
+            headers=ADMIN,
+        ).json()
+        receiver.secret = subscription["secret"]
+        operator = keys["operator"]
+
+        hours = _say(http, keys["channel"], "Che orari fa il negozio di Padova il martedì?")
+        asked = _say(http, keys["channel"], "Voglio parlare con una persona")
+        handoff_id = asked["handoff"]["id"]
+        silent = _say(http, keys["channel"], "Sono ancora qui")
+        queue = http.get("/v1/handoffs", params={"status": "open"}, headers=operator).json()
+        http.post(f"/v1/handoffs/{handoff_id}/claim", headers=operator).raise_for_status()
+        http.post(f"/v1/handoffs/{handoff_id}/messages", json={"text": "Buongiorno!"}, headers=operator)
+        http.post(f"/v1/handoffs/{handoff_id}/resolve", headers=operator).raise_for_status()
+        again = _say(http, keys["channel"], "Quanto costa la spedizione?")
+        transcript = http.get("/v1/conversations/wa-demo", headers=keys["channel"]).json()
+        events = receiver.wait_for(7)
+
+    assert hours["status"] == "bot"
+    assert hours["reply"]["grounded"] is True
+    assert hours["reply"]["citations"], "a grounded reply cites its sources"
+    assert re.search(r"12[:.]30", hours["reply"]["text"])
+    assert asked["status"] == "handed_off"
+    assert asked["handoff"]["reason"] == "human_requested"
+    assert silent["reply"] is None
+    assert [h["id"] for h in queue["items"]] == [handoff_id]
+    assert queue["items"][0]["language"] == "it"
+    assert again["status"] == "bot" and again["reply"]["grounded"] is True
+    assert [m["role"] for m in transcript["messages"]] == [
+        "customer",
+        "bot",
+        "customer",
+        "bot",
+        "customer",
+        "operator",
+        "customer",
+        "bot",
+    ]
+    assert transcript["messages"][1]["citations"] == hours["reply"]["citations"]
+    assert Counter(e.event["type"] for e in events) == Counter(
+        {
+            "reply.sent": 3,
+            "handoff.requested": 1,
+            "handoff.claimed": 1,
+            "operator.message": 1,
+            "handoff.resolved": 1,
+        }
+    )
+
+
+def test_content_routes_read_the_demo_index(tmp_path: Path, demo_data_dir: Path) -> None:
+    with (
+        running_server(_app(tmp_path, demo_data_dir)) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
+        keys = _keys(http)
+        sources = http.get("/v1/sources", headers=keys["content"]).json()["sources"]
+        search = http.get(
+            "/v1/search", params={"q": "spedizione gratuita", "k": 3}, headers=keys["content"]
+        ).json()
+        ready = http.get("/readyz")
+
+    assert {s["id"] for s in sources} == {"site", "faq", "products", "stores"}
+    assert all(s["documents"] > 0 for s in sources)
+    assert len(search["passages"]) == 3
+    assert {"source_id", "url", "title", "updated_at", "score"} <= set(search["passages"][0])
+    assert ready.status_code == 200
