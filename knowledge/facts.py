@@ -24,6 +24,10 @@ Where facts come from (general rules, never keyed to one brand):
   offerta, sconto, saldi, sale, discount;
 - policy numbers in sentences and table rows of pages and FAQ answers.
 
+The readers live next to this module: `knowledge.hours_facts`, `knowledge.promotion_facts`,
+`knowledge.policy_facts` (with `knowledge.store_directory` and `knowledge.text_dates`); this
+module holds the Fact model, value comparison, products and the orchestration.
+
 A document states each subject once: when the same document gives a subject twice (JSON-LD and
 the visible table), the structured statement is kept.
 """

@@ -171,11 +171,12 @@ def page_hours(origin: FactOrigin, stores: list[StoreRef]) -> Iterator[Fact]:
     store, named_by = _page_store(document, stores)
     if store is None:
         return
-    weekly_text, special_text, headed = _hours_sections(document)
-    if named_by == "text" and not headed:
-        # Only the body names the store (a shipping page mentioning the warehouse's town): read
-        # just the sentences that talk about opening hours.
-        weekly_text, special_text = _hours_sentences(weekly_text), _hours_sentences(special_text)
+    (weekly_text, weekly_headed), (special_text, special_headed) = _hours_sections(document)
+    if named_by == "text":
+        # Only the body names the store (a shipping page mentioning the warehouse's town): outside
+        # sections headed for hours, read just the sentences that talk about opening hours.
+        weekly_text = weekly_text if weekly_headed else _hours_sentences(weekly_text)
+        special_text = special_text if special_headed else _hours_sentences(special_text)
     weekly = parse_hours_text(weekly_text)
     partial = {
         day: value
@@ -223,9 +224,9 @@ _SPECIAL_HEADING = re.compile(
 )
 
 
-def _hours_sections(document: Document) -> tuple[str, str, bool]:
-    """(text for weekly hours, text for dated hours, whether headings said so): the sections
-    headed for them when the page has such headings, else the whole body."""
+def _hours_sections(document: Document) -> tuple[tuple[str, bool], tuple[str, bool]]:
+    """((text for weekly hours, headed?), (text for dated hours, headed?)): the sections whose
+    headings announce them when the page has such headings, else the rest of the body."""
     body = document_body(document)
     sections: list[tuple[str, list[str]]] = [("", [])]
     for line in body.splitlines():
@@ -235,16 +236,12 @@ def _hours_sections(document: Document) -> tuple[str, str, bool]:
             sections[-1][1].append(line)
     weekly = [s for s in sections if _HOURS_HEADING.search(s[0]) and not _SPECIAL_HEADING.search(s[0])]
     special = [s for s in sections if _SPECIAL_HEADING.search(s[0])]
-    headed = bool(weekly or special)
-    if not weekly:
-        weekly = [s for s in sections if not _SPECIAL_HEADING.search(s[0])]
-    if not special:
-        special = sections
 
     def join(parts: list[tuple[str, list[str]]]) -> str:
         return "\n\n".join("\n".join(lines) for _, lines in parts)
 
-    return join(weekly), join(special), headed
+    weekly_text = join(weekly or [s for s in sections if not _SPECIAL_HEADING.search(s[0])])
+    return (weekly_text, bool(weekly)), (join(special or sections), bool(special))
 
 
 _CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"

@@ -26,19 +26,22 @@ from knowledge.hours import fold_for_matching
 from knowledge.product_feed import format_price, parse_price
 
 if TYPE_CHECKING:
-    from knowledge.facts import Fact, _Origin
+    from knowledge.facts import Fact, FactOrigin
 
+# The unit of each policy; "money" is the currency written with the amount (EUR when none is).
 POLICY_UNITS = {
-    "shipping_cost": "EUR",
-    "express_shipping_cost": "EUR",
-    "free_shipping_threshold": "EUR",
+    "shipping_cost": "money",
+    "express_shipping_cost": "money",
+    "free_shipping_threshold": "money",
     "return_days": "days",
     "refund_days": "days",
     "warranty_years": "years",
 }
 
-# An amount with its currency on either side: "6,90 €", "€6.90", "49 euro", "EUR 12.90".
-_AMOUNT = r"(?:(?:€|eur|euro)\s?\d{1,5}(?:[.,]\d{3})*(?:[.,]\d{1,2})?|\d{1,5}(?:[.,]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euro|eur)(?![a-z]))"
+# An amount with its currency on either side: "6,90 €", "€6.90", "49 euro", "EUR 12.90", "$50".
+_CURRENCY = r"(?:€|\$|£|eur|euro|usd|gbp|chf)"
+_NUMBER = r"\d{1,5}(?:[.,]\d{3})*(?:[.,]\d{1,2})?"
+_AMOUNT = rf"(?:{_CURRENCY}\s?{_NUMBER}|{_NUMBER}\s?{_CURRENCY}(?![a-z]))"
 _GAP = r"[^.;:€\n|]{0,45}?"  # words between a keyword and its number: no sentence or cell break
 _EXPRESS = (
     r"(?:express|espress[oa]|rapid[oa]|veloce|prioritari[oa]|priority|premium|24\s?h|24 ore|next[- ]day)"
@@ -63,12 +66,16 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(
             rf"(?:costo|costi|prezzo|tariffa) (?:della |di )?{_SHIPPING}(?P<gap>{_GAP})\b(?:e|e di|di)\s+(?P<n>{_AMOUNT})"
         ),
+        # "spedizione standard: 4,90 €", "standard shipping: $5" (the amount right after the colon)
+        re.compile(
+            rf"(?:{_SHIPPING}\s+{_STANDARD}|{_STANDARD}\s+{_SHIPPING})(?P<gap>)\s*:\s*(?P<n>{_AMOUNT})"
+        ),
     ],
     "free_shipping_threshold": [
         re.compile(
             rf"(?:gratuit[aoie]|gratis|omaggio)\s+(?:per\s+|sugli\s+|su\s+|con\s+)?(?:gli\s+|tutti\s+gli\s+)?(?:ordini|acquisti|spese)\s+(?:da|sopra|oltre|superiori\s+a|di\s+almeno|a\s+partire\s+da|pari\s+o\s+superiori\s+a)\s+(?P<n>{_AMOUNT})"
         ),
-        re.compile(rf"(?:gratuit[aoie]|gratis)\s+(?:da|sopra|oltre)\s+(?P<n>{_AMOUNT})"),
+        re.compile(rf"(?:gratuit[aoie]|gratis)\s+(?:da|sopra|oltre)\s+(?:i\s+|gli\s+)?(?P<n>{_AMOUNT})"),
         re.compile(
             rf"(?:sopra|oltre|per ordini da)\s+(?P<n>{_AMOUNT})\s+(?:la\s+)?{_SHIPPING}\s+(?:e\s+)?(?:gratuit|gratis)"
         ),
@@ -87,9 +94,7 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(
             r"\b(?:restituir\w*|rendere|recedere)\b[^.;:\n|\d]{0,60}?\bentro\s+(?P<n>\d{1,3})\s*(?:giorni|gg)\b"
         ),
-        re.compile(
-            r"\b(?:il\s+)?reso\s+(?:e\s+)?(?:possibile|gratuito\s+)?entro\s+(?P<n>\d{1,3})\s*(?:giorni|gg)\b"
-        ),
+        re.compile(r"\bres[oi]\b[^.;:\n|\d]{0,30}?\bentro\s+(?P<n>\d{1,3})\s*(?:giorni|gg)\b"),
         re.compile(r"\breturn\w*\b[^.;:\n|\d]{0,60}?\bwithin\s+(?P<n>\d{1,3})\s*days?\b"),
         re.compile(
             r"(?P<n>\d{1,3})[- ]days?\b[^.;:\n|\d]{0,30}?\b(?:to\s+return|for\s+returns?|returns?\s+(?:window|period|policy))"
@@ -127,40 +132,41 @@ _SKIP = {
 _SHIPPING_CONTEXT = re.compile(r"spedizion|consegn|shipping|delivery|postage")
 
 
-def policy_facts(origin: _Origin) -> list[Fact]:
+def policy_facts(origin: FactOrigin) -> list[Fact]:
     """Policy facts of one page or FAQ answer (documents of other kinds state none)."""
     document = origin.document
     if document.kind not in ("page", "faq"):
         return []
     body = document.data.get("faq", {}).get("answer") if document.kind == "faq" else document.text
-    found: dict[str, dict[float, str]] = {}
-    for name, value, snippet in _statements(str(body or ""), document.title):
-        found.setdefault(name, {}).setdefault(value, snippet)
+    found: dict[str, dict[tuple[float, str], str]] = {}
+    for name, value, unit, snippet in _statements(str(body or ""), document.title):
+        found.setdefault(name, {}).setdefault((value, unit), snippet)
     facts = []
     for name, values in found.items():
         if len(values) != 1:
             continue  # two different numbers for one policy in one document: ambiguous
-        value, snippet = next(iter(values.items()))
-        facts.append(_fact(origin, name, value, snippet))
+        (value, unit), snippet = next(iter(values.items()))
+        facts.append(_fact(origin, name, value, unit, snippet))
     return facts
 
 
-def _fact(origin: _Origin, name: str, value: float, snippet: str) -> Fact:
-    unit = POLICY_UNITS[name]
-    lang = origin.lang
-    if unit == "EUR":
-        display = format_price(value, "EUR", lang)
-    else:
+_UNIT_WORDS = {
+    "days": {"it": ("giorno", "giorni"), "en": ("day", "days")},
+    "years": {"it": ("anno", "anni"), "en": ("year", "years")},
+}
+
+
+def _fact(origin: FactOrigin, name: str, value: float, unit: str, snippet: str) -> Fact:
+    if unit in _UNIT_WORDS:
         number = int(value) if float(value).is_integer() else value
-        words = {"days": ("giorni", "days", "giorno", "day"), "years": ("anni", "years", "anno", "year")}[
-            unit
-        ]
-        plural = number != 1
-        display = f"{number} {words[0 if lang == 'it' else 1] if plural else words[2 if lang == 'it' else 3]}"
+        singular, plural = _UNIT_WORDS[unit][origin.lang]
+        display = f"{number} {singular if number == 1 else plural}"
+    else:
+        display = format_price(value, unit, origin.lang)
     return origin.fact("policy", f"policy:{name}", value, display, unit=unit, snippet=snippet)
 
 
-def _statements(text: str, title: str) -> Iterator[tuple[str, float, str]]:
+def _statements(text: str, title: str) -> Iterator[tuple[str, float, str, str]]:
     plain = text.replace("**", "").replace("__", "")
     heading = fold_for_matching(title)
     for line in plain.splitlines():
@@ -178,12 +184,12 @@ def _sentences(line: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+(?=[^\s\d])", line) if s.strip()]
 
 
-def _sentence_statements(sentence: str) -> Iterator[tuple[str, float, str]]:
+def _sentence_statements(sentence: str) -> Iterator[tuple[str, float, str, str]]:
     folded = fold_for_matching(sentence)
     for name, patterns in _PATTERNS.items():
         if _SKIP[name].search(folded):
             continue
-        values = set()
+        values: set[tuple[float, str]] = set()
         for pattern in patterns:
             for match in pattern.finditer(folded):
                 if name == "shipping_cost":
@@ -195,10 +201,11 @@ def _sentence_statements(sentence: str) -> Iterator[tuple[str, float, str]]:
                 if number is not None:
                     values.add(number)
         if len(values) == 1:
-            yield name, values.pop(), sentence.strip()
+            value, unit = values.pop()
+            yield name, value, unit, sentence.strip()
 
 
-def _row_statements(row: str, heading: str) -> Iterator[tuple[str, float, str]]:
+def _row_statements(row: str, heading: str) -> Iterator[tuple[str, float, str, str]]:
     """A table row of a shipping table: first cell names the option, the next cell its price."""
     cells = [c.strip() for c in row.strip("|").split("|")]
     if len(cells) < 2 or not _SHIPPING_CONTEXT.search(heading):
@@ -217,15 +224,17 @@ def _row_statements(row: str, heading: str) -> Iterator[tuple[str, float, str]]:
         return
     number = _number(first.group(0), name)
     if number is not None:
-        yield name, number, row
+        yield name, number[0], number[1], row
 
 
-def _number(text: str, name: str) -> float | None:
-    if POLICY_UNITS[name] == "EUR":
+def _number(text: str, name: str) -> tuple[float, str] | None:
+    """(value, unit) of a matched number: an amount with its ISO currency, or whole days/years."""
+    unit = POLICY_UNITS[name]
+    if unit == "money":
         try:
-            amount, _currency = parse_price(text.replace("euro", "€").replace("eur", "€"))
+            amount, currency = parse_price(re.sub(r"euro|eur(?![a-z])", "€", text))
         except ValueError:
             return None
-        return round(amount, 2)
+        return round(amount, 2), currency
     value = int(text)
-    return float(value) if value > 0 else None
+    return (float(value), unit) if value > 0 else None

@@ -205,7 +205,7 @@ def doctor(
     if as_json:
         print_json(report.to_dict())
     else:
-        out.print(report.render_text(), markup=False, highlight=False)
+        typer.echo(report.render_text())
     if strict and report.issues:
         raise typer.Exit(1)
 
