@@ -54,27 +54,41 @@ def main() -> None:
             conversation = Conversation("warm")
             for turn in turns:
                 assistant.respond(conversation, turn, now=now)
-        timings: list[float] = []
+        # "new": every question embedded afresh (query cache cleared before each turn);
+        # "repeated": the same questions again, as customer care sees all day (cache hits).
+        timings: dict[str, list[float]] = {"new": [], "repeated": []}
         for round_ in range(args.rounds):
-            for i, turns in enumerate(conversations):
-                conversation = Conversation(f"bench-{round_}-{i}")
-                for turn in turns:
-                    started = time.perf_counter()
-                    assistant.respond(conversation, turn, now=now)
-                    timings.append((time.perf_counter() - started) * 1000)
+            for kind in ("new", "repeated"):
+                if kind == "repeated":  # fill the cache the "new" pass kept clearing
+                    for turns in conversations:
+                        conversation = Conversation("fill")
+                        for turn in turns:
+                            assistant.respond(conversation, turn, now=now)
+                for i, turns in enumerate(conversations):
+                    conversation = Conversation(f"bench-{kind}-{round_}-{i}")
+                    for turn in turns:
+                        if kind == "new":
+                            assistant.kb.clear_query_cache()
+                        started = time.perf_counter()
+                        assistant.respond(conversation, turn, now=now)
+                        timings[kind].append((time.perf_counter() - started) * 1000)
     results = {
-        "turns": len(timings),
-        "p50_ms": round(percentile(timings, 0.50), 2),
-        "p95_ms": round(percentile(timings, 0.95), 2),
-        "max_ms": round(max(timings), 2),
-        "mean_ms": round(statistics.fmean(timings), 2),
-        "targets": {"p50_ms": 30, "p95_ms": 100},
+        kind: {
+            "turns": len(values),
+            "p50_ms": round(percentile(values, 0.50), 2),
+            "p95_ms": round(percentile(values, 0.95), 2),
+            "max_ms": round(max(values), 2),
+            "mean_ms": round(statistics.fmean(values), 2),
+        }
+        for kind, values in timings.items()
     }
+    results["targets"] = {"p50_ms": 30, "p95_ms": 100}
     table = Table(title="offline agent latency per turn (warm index, 1 at a time)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table.add_column("questions")
     for key in ("turns", "p50_ms", "p95_ms", "max_ms", "mean_ms"):
-        table.add_row(key, str(results[key]))
+        table.add_column(key, justify="right")
+    for kind in ("new", "repeated"):
+        table.add_row(kind, *(str(results[kind][key]) for key in ("turns", "p50_ms", "p95_ms", "max_ms", "mean_ms")))
     Console().print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))

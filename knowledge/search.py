@@ -179,6 +179,9 @@ class KnowledgeBase:
     def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         return self.index.query(self._query_vector(query), n, where)
 
+    def clear_query_cache(self) -> None:
+        self._vectors.clear()
+
     def _query_vector(self, query: str) -> np.ndarray:
         # Customers ask the same questions again and again; embedding is the slow step of a turn.
         vector = self._vectors.get(query)
