@@ -669,6 +669,12 @@ class _Group:
         return bool(self.ranges or self.closed or self.closed_halves)
 
 
+_SERVICE_SPEED = re.compile(
+    r"\b(express|espress\w*|consegn\w*|spedizion\w*|spedit\w*|delivery|deliver\w*|shipping|corriere|courier|"
+    r"assistenza|support|help ?desk|reperibil\w*)\b"
+)
+
+
 def parse_hours_text(text: str) -> WeeklyHours | None:
     """Weekly hours written as Italian or English prose, lists or table rows; None if there are none.
 
@@ -680,7 +686,8 @@ def parse_hours_text(text: str) -> WeeklyHours | None:
     """
     if not text or not text.strip():
         return None
-    tokens = _tokenize(fold_for_matching(text))
+    folded_text = fold_for_matching(text)
+    tokens = _tokenize(folded_text)
     groups: list[_Group] = []
     cur: _Group | None = None
     prefix: list[TimeRange] = []  # hours written before their days ("dalle 9 alle 19 dal lunedì…")
@@ -749,8 +756,10 @@ def parse_hours_text(text: str) -> WeeklyHours | None:
         elif kind == "range":
             add_ranges([tok.value])
         elif kind == "h24":
-            clause_open = clause_open or tok.value
-            add_ranges([TimeRange(MIDNIGHT, MIDNIGHT)], is_24h=True)
+            # "Express 24h", "assistenza 24h": a delivery speed or a service, not opening hours.
+            if tok.value or not _SERVICE_SPEED.search(folded_text):
+                clause_open = clause_open or tok.value
+                add_ranges([TimeRange(MIDNIGHT, MIDNIGHT)], is_24h=True)
         elif kind == "closed":
             if cur is None:
                 pending_closed = tok.text != "off"

@@ -7,8 +7,8 @@ for the dense side.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,8 @@ from knowledge.index import ChunkIndex, chroma_client
 from knowledge.text import search_tokens
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+# bm25s sets its own logger to DEBUG on import; one "Building index" line per start is noise.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 RRF_K = 60  # the constant from Cormack et al. 2009; damps the weight of top ranks
 _CANDIDATES = 30
 
@@ -220,5 +222,3 @@ def reciprocal_rank_fusion(
             scores[item] = scores.get(item, 0.0) + weight / (k + rank + 1)
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
-
-ProgressCallback = Callable[[str, int, int | None], None]

@@ -27,12 +27,11 @@ class NetworkRefused(OSError):
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = address[0]
-    elif isinstance(address, str):
+    if isinstance(address, str):
         return True  # AF_UNIX path (PostgreSQL socket, etc.)
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
+    host = address[0]
     if host in ("localhost", ""):
         return True
     try:

@@ -11,9 +11,9 @@ import pytest
 from agent.assistant import Assistant
 from agent.compose_llm import LLMComposer
 from agent.conversation import Conversation
+from sportello.settings import Settings
 from tests.conftest import DEMO_NOW
 from tests.llm_server import Script, create_llm_app, serve_app
-from sportello.settings import Settings
 
 QUESTION = "Come posso restituire un prodotto acquistato online?"
 
