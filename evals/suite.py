@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.errors import SuiteError
+from knowledge.yaml_errors import YamlSyntaxError, compose_and_load, dotted, error_message
 
 WarningKind = Literal["stale", "expired", "conflict"]
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -175,12 +176,9 @@ def load_suite(
 def _read_yaml(path: Path) -> tuple[_HeaderModel, list[Any], list[int | None]]:
     text = _read_text(path)
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SuiteError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        node, raw = compose_and_load(text)
+    except YamlSyntaxError as exc:
+        raise SuiteError(f"{path}{exc}") from exc
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: expected a mapping with 'name', 'manifest' and 'cases'")
     header = _header(path, raw)
@@ -230,7 +228,7 @@ def _header(path: Path, raw: dict[str, Any]) -> _HeaderModel:
         return _HeaderModel.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SuiteError(f"{path}, field '{_dotted(first['loc'])}': {_message(first)}") from exc
+        raise SuiteError(f"{path}, field '{dotted(first['loc'])}': {error_message(first)}") from exc
 
 
 def _build(
@@ -267,7 +265,7 @@ def _build(
             model = _CaseModel.model_validate(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise SuiteError(f"{path}: {label}, field '{_dotted(first['loc'])}': {_message(first)}") from exc
+            raise SuiteError(f"{path}: {label}, field '{dotted(first['loc'])}': {error_message(first)}") from exc
         if model.id in seen:
             raise SuiteError(f"{path}: {label}: duplicate id (first used by case #{seen[model.id] + 1})")
         seen[model.id] = index
@@ -314,15 +312,3 @@ def _case_lines(node: yaml.Node | None, count: int) -> list[int | None]:
     return [None] * count
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(root)"
-
-
-def _message(error: dict[str, Any]) -> str:
-    return str(error["msg"]).removeprefix("Value error, ")

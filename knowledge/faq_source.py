@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
-
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
 from knowledge.feed_rows import (
@@ -25,7 +23,7 @@ from knowledge.feed_rows import (
 )
 from knowledge.language import detect_language
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format, open_source
+from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
 
 # Header names a person may write (after lower-casing; spaces become '_'), by canonical column.
 ALIASES = {
@@ -40,21 +38,6 @@ ALIASES = {
     "link": "url",
     "pagina": "url",
 }
-
-
-def load_faq(
-    spec: SourceSpec, manifest: Manifest, *, now: datetime, transport: httpx.BaseTransport | None = None
-) -> list[Document]:
-    source = open_source(spec, manifest, transport=transport)
-    return parse_faq(
-        source.data,
-        source.name,
-        spec=spec,
-        manifest=manifest,
-        now=now,
-        media_type=source.media_type,
-        charset=source.charset,
-    )
 
 
 def parse_faq(

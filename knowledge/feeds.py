@@ -6,10 +6,17 @@ This is the public surface the sync uses; each format lives in its own module
 
 from __future__ import annotations
 
-from knowledge.faq_source import load_faq, parse_faq
-from knowledge.locations import load_locations, parse_locations
-from knowledge.product_feed import load_products, parse_products
-from knowledge.source_files import read_source_bytes
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+
+from knowledge.documents import Document
+from knowledge.faq_source import parse_faq
+from knowledge.locations import parse_locations
+from knowledge.manifest import Manifest, SourceSpec
+from knowledge.product_feed import parse_products
+from knowledge.source_files import open_source, read_source_bytes
 
 __all__ = [
     "load_faq",
@@ -20,3 +27,21 @@ __all__ = [
     "parse_products",
     "read_source_bytes",
 ]
+
+
+def _loader(parse: Callable[..., list[Document]]) -> Callable[..., list[Document]]:
+    """Read a source's bytes (file or URL) and hand them to its format's parser."""
+
+    def load(
+        spec: SourceSpec, manifest: Manifest, *, now: datetime, transport: httpx.BaseTransport | None = None
+    ) -> list[Document]:
+        source = open_source(spec, manifest, transport=transport)
+        return parse(source.data, source.name, spec=spec, manifest=manifest, now=now,
+                     media_type=source.media_type, charset=source.charset)
+
+    return load
+
+
+load_faq = _loader(parse_faq)
+load_products = _loader(parse_products)
+load_locations = _loader(parse_locations)

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-import httpx
 from babel.dates import format_date
 
 from knowledge.documents import Document
@@ -27,7 +26,7 @@ from knowledge.hours import (
     render_weekly,
 )
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format, open_source
+from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
 
 # A node is a store when its @type names one of these (BikeStore, ClothingStore, LocalBusiness...)
 # or when it publishes opening hours: many LocalBusiness subtypes (Restaurant, Dentist) name neither.
@@ -42,21 +41,6 @@ _LABELS = {
     "en": {"address": "Address", "telephone": "Phone", "email": "Email", "amenities": "Services",
            "hours": "Opening hours", "special": "Special opening hours"},
 }  # fmt: skip
-
-
-def load_locations(
-    spec: SourceSpec, manifest: Manifest, *, now: datetime, transport: httpx.BaseTransport | None = None
-) -> list[Document]:
-    source = open_source(spec, manifest, transport=transport)
-    return parse_locations(
-        source.data,
-        source.name,
-        spec=spec,
-        manifest=manifest,
-        now=now,
-        media_type=source.media_type,
-        charset=source.charset,
-    )
 
 
 def parse_locations(

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from knowledge.documents import SOURCE_TYPES
 from knowledge.errors import ManifestError
+from knowledge.yaml_errors import YamlSyntaxError, compose_and_load, dotted, error_message, line_of
 
 # How much a source is believed when two sources disagree, by type (higher wins).
 # A structured store feed beats a store page, which beats the FAQ, which beats a blog post.
@@ -123,12 +123,9 @@ def load_manifest(path: str | Path) -> Manifest:
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read manifest ({exc.strerror})") from exc
     try:
-        node = yaml.compose(raw_text)
-        raw = yaml.safe_load(raw_text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        node, raw = compose_and_load(raw_text)
+    except YamlSyntaxError as exc:
+        raise ManifestError(f"{path}{exc}") from exc
     if not isinstance(raw, dict):
         raise ManifestError(f"{path}: expected a mapping with 'brand' and 'sources'")
     try:
@@ -136,41 +133,7 @@ def load_manifest(path: str | Path) -> Manifest:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
-        line = _line_of(node, loc)
-        field = _dotted(loc)
+        line = line_of(node, loc)
         where = f" line {line}" if line else ""
-        raise ManifestError(f"{path}{where}, field '{field}': {_message(first)}") from exc
+        raise ManifestError(f"{path}{where}, field '{dotted(loc)}': {error_message(first)}") from exc
 
-
-def _message(error: dict[str, Any]) -> str:
-    msg = str(error["msg"])
-    return msg.removeprefix("Value error, ")
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(root)"
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Walk the composed YAML tree along a pydantic error location to find its line."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                break
-            key_node = next(k for k, v in node.value if v is match)
-            line = key_node.start_mark.line + 1
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line

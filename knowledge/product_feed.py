@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-import httpx
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
 
@@ -20,7 +19,7 @@ from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
 from knowledge.feed_rows import Row, Table, column_key, csv_table, parse_feed_date, plain_text, resolve_link
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format, open_source
+from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
 
 GOOGLE_NS = "http://base.google.com/ns/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -119,21 +118,6 @@ _LABELS = {
 
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₣": "CHF"}
 _CURRENCY_CODE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
-
-
-def load_products(
-    spec: SourceSpec, manifest: Manifest, *, now: datetime, transport: httpx.BaseTransport | None = None
-) -> list[Document]:
-    source = open_source(spec, manifest, transport=transport)
-    return parse_products(
-        source.data,
-        source.name,
-        spec=spec,
-        manifest=manifest,
-        now=now,
-        media_type=source.media_type,
-        charset=source.charset,
-    )
 
 
 def parse_products(
