@@ -222,13 +222,14 @@ def _hm(value: time) -> str:
     return f"{value.hour}:{value.minute:02d}"
 
 
-def _dedupe_docs(facts: list[Any]) -> list[Any]:
+def _dedupe_docs(items: list[Any]) -> list[Any]:
+    """The first fact or passage of each document, in order."""
     seen: set[str] = set()
     out = []
-    for fact in facts:
-        if fact.doc_id not in seen:
-            seen.add(fact.doc_id)
-            out.append(fact)
+    for item in items:
+        if item.doc_id not in seen:
+            seen.add(item.doc_id)
+            out.append(item)
     return out
 
 
@@ -410,7 +411,7 @@ def compose_extractive(inp: ComposeInput) -> Composition:
         # Across languages words cannot be compared; the multilingual embedding can.
         best = max((e.passage.dense_score or 0.0) for e in evidence)
         grounded = best >= MIN_CROSS_LINGUAL_SIMILARITY
-    used_passages = _unique_passages([e.passage for e in evidence])
+    used_passages = _dedupe_docs([e.passage for e in evidence])
     trust = assess_evidence(used_passages, inp.state)
     stale_docs = set(trust.stale_doc_ids)
     text = _trim(joined)
@@ -428,16 +429,6 @@ def compose_extractive(inp: ComposeInput) -> Composition:
         as_of = phrase(lang, "as_of", date=long_date(max(dated), lang))
         comp.text = f"{comp.text} {as_of}"
     return _finish(comp, lang)
-
-
-def _unique_passages(passages: list[Passage]) -> list[Passage]:
-    seen: set[str] = set()
-    out = []
-    for p in passages:
-        if p.doc_id not in seen:
-            seen.add(p.doc_id)
-            out.append(p)
-    return out
 
 
 def _trim(text: str, limit: int = MAX_CHARS) -> str:
