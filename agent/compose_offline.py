@@ -70,6 +70,7 @@ def _too_old(state: Any, fact: Any) -> bool:
 
 
 def customer_warnings(trust_warnings: list[Any], lang: str, state: Any = None) -> list[Warning]:
+    tz = state.tz if state is not None else None
     out: list[Warning] = []
     for w in trust_warnings:
         facts = list(w.facts)
@@ -77,19 +78,20 @@ def customer_warnings(trust_warnings: list[Any], lang: str, state: Any = None) -
         if w.kind == "conflict" and len(facts) >= 2:
             winner, loser = facts[0], facts[1]
             detail = phrase(
-                lang, "conflict_warning", loser=loser.title, loser_date=long_date(loser.effective_at, lang),
-                loser_value=loser.display, winner=winner.title, winner_date=long_date(winner.effective_at, lang),
+                lang, "conflict_warning", loser=loser.title, loser_date=long_date(loser.effective_at, lang, tz),
+                loser_value=loser.display, winner=winner.title, winner_date=long_date(winner.effective_at, lang, tz),
             )
             if state is not None and _too_old(state, loser):
                 # The losing side is also past its max age: a stale page the content team must fix.
-                # Same note for the customer, so it is not repeated in the text.
-                out.append(Warning(kind="stale", detail=detail, sources=[loser.url or loser.source_id]))
+                # The conflict note already tells the customer; `_finish` does not print this twice.
+                stale = phrase(lang, "stale_warning", title=loser.title, date=long_date(loser.effective_at, lang, tz))
+                out.append(Warning(kind="stale", detail=stale, sources=[loser.url or loser.source_id]))
         elif w.kind == "expired" and facts:
             fact = facts[0]
             detail = phrase(lang, "expired_warning", title=fact.title, date=long_date(fact.valid_through, lang))
         elif facts:
             fact = facts[0]
-            detail = phrase(lang, "stale_warning", title=fact.title, date=long_date(fact.effective_at, lang))
+            detail = phrase(lang, "stale_warning", title=fact.title, date=long_date(fact.effective_at, lang, tz))
         else:
             continue
         out.append(Warning(kind=w.kind, detail=detail, sources=sources))
@@ -106,7 +108,11 @@ def _finish(comp: Composition, lang: str, as_of: str | None = None) -> Compositi
     parts = [comp.text]
     if as_of:
         parts.append(as_of)
-    parts.extend(dict.fromkeys(w.detail for w in comp.warnings))
+    conflict_sources = {src for w in comp.warnings if w.kind == "conflict" for src in w.sources}
+    parts.extend(dict.fromkeys(
+        w.detail for w in comp.warnings
+        if not (w.kind == "stale" and w.sources and set(w.sources) <= conflict_sources)
+    ))
     comp.text = "\n\n".join(p for p in parts if p)
     return comp
 
@@ -193,7 +199,7 @@ def compose_hours(inp: ComposeInput) -> Composition | None:
     for fact in _dedupe_docs(used):
         comp.add_citation(citation_for_fact(fact))
     dates = [f.effective_at for f in used if f.effective_at]
-    as_of = phrase(lang, "hours_as_of", date=long_date(max(dates), lang)) if dates else None
+    as_of = phrase(lang, "hours_as_of", date=long_date(max(dates), lang, inp.now.tzinfo)) if dates else None
     subjects = [f"store:{s.key}:" for s in targets]
     trust = assess_evidence([], state, subjects=subjects)
 
@@ -256,7 +262,7 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
     for fact in _dedupe_docs(used):
         comp.add_citation(citation_for_fact(fact))
     dates = [f.effective_at for f in used if f.effective_at]
-    as_of = phrase(lang, "price_as_of", date=long_date(max(dates), lang)) if dates else None
+    as_of = phrase(lang, "price_as_of", date=long_date(max(dates), lang, inp.now.tzinfo)) if dates else None
     _apply_trust(comp, assess_evidence([], state, subjects=[f"product:{product.key}:"]), lang, state=state)
     product_passages = [p for p in inp.passages if p.doc_id == product.doc_id]
     _add_supporting_sentence(comp, ComposeInput(**{**inp.__dict__, "passages": product_passages}))
@@ -426,7 +432,7 @@ def compose_extractive(inp: ComposeInput) -> Composition:
         comp.needs_human = True
     as_of = None
     if dated and comp.grounded:
-        as_of = phrase(lang, "as_of", date=long_date(max(dated), lang))
+        as_of = phrase(lang, "as_of", date=long_date(max(dated), lang, inp.now.tzinfo))
         comp.text = f"{comp.text} {as_of}"
     return _finish(comp, lang)
 

@@ -5,7 +5,7 @@ Messaging-friendly: short sentences, no markdown, dates written out ("3 novembre
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date
 
@@ -146,9 +146,13 @@ def table(lang: str, key: str) -> dict[str, str]:
     return value
 
 
-def long_date(value: date | datetime | None, lang: str) -> str:
+def long_date(value: date | datetime | None, lang: str, tz: tzinfo | None = None) -> str:
+    """'3 novembre 2026' / '3 November 2026'; a moment is dated in the brand's time zone `tz`
+    (a page dated 2023-03-01 in Rome is 2023-02-28 in UTC)."""
     if value is None:
         return "?" if lang == "it" else "unknown date"
+    if isinstance(value, datetime) and tz is not None and value.tzinfo is not None:
+        value = value.astimezone(tz)
     day = value.date() if isinstance(value, datetime) else value
     return format_date(day, "d MMMM y", locale="it" if lang == "it" else "en")
 
