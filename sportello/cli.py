@@ -130,13 +130,15 @@ def open_knowledge(settings: Settings):  # noqa: ANN201
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many passages.")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    mode: Annotated[str | None, typer.Option(help="dense, hybrid or bm25 (default: SPORTELLO_RETRIEVAL_MODE).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Search the index: passages with score, source, url, title and dates."""
+    settings = Settings()
+    mode = mode or settings.retrieval_mode
     if mode not in ("hybrid", "dense", "bm25"):
-        raise fail(f"unknown mode {mode!r}: use hybrid, dense or bm25")
-    kb = open_knowledge(Settings())
+        raise fail(f"unknown mode {mode!r}: use dense, hybrid or bm25")
+    kb = open_knowledge(settings)
     passages = kb.search(query, k=k, mode=mode)  # type: ignore[arg-type]
     if as_json:
         print_json([p.to_dict() for p in passages])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
 
     embedding_base_url: str | None = None  # an OpenAI-compatible /v1/embeddings endpoint
     embedding_model: str = "text-embedding-3-small"
+
+    # dense | hybrid | bm25 — dense is the measured best on the demo suite (README, "Retrieval").
+    retrieval_mode: Literal["dense", "hybrid", "bm25"] = "dense"
 
     llm_base_url: str | None = None
     llm_model: str | None = None
