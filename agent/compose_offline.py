@@ -345,12 +345,13 @@ def _add_supporting_sentence(comp: Composition, inp: ComposeInput) -> None:
     if not asked:
         return
     usable = [p for p in inp.passages if p.doc_id not in _stale_docs(inp)]
-    for evidence in select_evidence(inp.message, usable, inp.idf, max_sentences=3, clean=inp.clean):
-        tokens = set(search_tokens(evidence.sentence))
-        if tokens & asked and not tokens <= covered:
-            comp.text = f"{comp.text} {_trim(evidence.sentence, 300)}"
-            comp.add_citation(citation_for_passage(evidence.passage))
-            return
+    candidates = select_evidence(inp.message, usable, inp.idf, max_sentences=3, clean=inp.clean)
+    # The sentence that answers most of what the rule left unanswered.
+    best = max(candidates, default=None,
+               key=lambda e: sum(inp.idf(t) for t in set(search_tokens(e.sentence)) & asked))
+    if best is not None and set(search_tokens(best.sentence)) & asked:
+        comp.text = f"{comp.text} {_trim(best.sentence, 300)}"
+        comp.add_citation(citation_for_passage(best.passage))
 
 
 def _stale_docs(inp: ComposeInput) -> set[str]:
