@@ -101,6 +101,7 @@ class Assistant:
             inp = ComposeInput(
                 message=message, lang=lang, intent=intent, subject=subject, passages=passages, state=state, now=now,
                 idf=self.kb.idf, known=self.kb.known, clean=_clean, country=self.manifest.country, documents=self._documents,
+                context=context,
             )
             composition = self._compose(inp, product)
             trace = {

@@ -52,6 +52,13 @@ class ComposeInput:
     clean: Callable[[str], str]  # strips instructions planted in crawled content
     country: str = "IT"
     documents: list[Any] = field(default_factory=list)  # all documents (store amenities, addresses)
+    context: str | None = None  # the previous customer message, when this one is a follow-up
+
+    @property
+    def question(self) -> str:
+        """The question as the customer means it: a follow-up ("E per una e-bike?") with the
+        message it follows, for choosing and checking evidence."""
+        return f"{self.message} {self.context}" if self.context else self.message
 
 
 def citation_for_fact(fact: Any, stale: bool = False) -> Citation:
@@ -404,14 +411,14 @@ def compose_extractive(inp: ComposeInput) -> Composition:
     # Text from a document with a stale, expired or superseded fact is not presented as current
     # when other passages can answer.
     current = [p for p in inp.passages if p.doc_id not in stale]
-    evidence = select_evidence(inp.message, current, inp.idf, clean=inp.clean, language=lang) if current else []
+    evidence = select_evidence(inp.question, current, inp.idf, clean=inp.clean, language=lang) if current else []
     if not evidence:
-        evidence = select_evidence(inp.message, inp.passages, inp.idf, clean=inp.clean, language=lang)
+        evidence = select_evidence(inp.question, inp.passages, inp.idf, clean=inp.clean, language=lang)
     if not evidence:
         return Composition("", grounded=False, kind="extractive")
     joined = " ".join(e.sentence for e in evidence)
     if any(e.passage.language == lang for e in evidence):
-        support = coverage(inp.message, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
+        support = coverage(inp.question, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
                            inp.known)
         grounded = support >= MIN_COVERAGE
     else:
