@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
@@ -272,7 +272,7 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
     as_of = phrase(lang, "price_as_of", date=long_date(max(dates), lang, inp.now.tzinfo)) if dates else None
     _apply_trust(comp, assess_evidence([], state, subjects=[f"product:{product.key}:"]), lang, state=state)
     product_passages = [p for p in inp.passages if p.doc_id == product.doc_id]
-    _add_supporting_sentence(comp, ComposeInput(**{**inp.__dict__, "passages": product_passages}))
+    _add_supporting_sentence(comp, replace(inp, passages=product_passages))
     return _finish(comp, lang, as_of)
 
 
@@ -397,7 +397,7 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
                                                    date=long_date(fact.valid_through, lang)), [fact.url or fact.source_id]))
     if active and not expired:
         promo_docs = {f.doc_id for f in active}
-        inp_promos = ComposeInput(**{**inp.__dict__, "passages": [p for p in inp.passages if p.doc_id in promo_docs]})
+        inp_promos = replace(inp, passages=[p for p in inp.passages if p.doc_id in promo_docs])
         _add_supporting_sentence(comp, inp_promos)
     return _finish(comp, lang)
 
