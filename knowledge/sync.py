@@ -231,8 +231,9 @@ def sync_manifest(
     name = f"{COLLECTION_PREFIX}{uuid.uuid4().hex[:12]}"
     new_index = ChunkIndex(client, name)
     try:
-        vectors = _embeddings(chunks, catalog, client, active, None if embedder_changed else embedder, embedder,
-                              on_progress, sync_report)
+        # Vectors from another model cannot be mixed in: a new embedder re-embeds everything.
+        reusable_from = None if embedder_changed else active
+        vectors = _embeddings(chunks, catalog, client, reusable_from, embedder, on_progress, sync_report)
         if on_progress:
             on_progress("index", "index", 0, len(chunks))
         new_index.add(chunks, vectors)
@@ -270,14 +271,13 @@ def _embeddings(
     catalog: Catalog,
     client: Any,
     active: str | None,
-    reuse_embedder: Embedder | None,
     embedder: Embedder,
     on_progress: ProgressCallback | None,
     report: SyncReport,
 ) -> np.ndarray:
     """Vectors for every chunk, reusing the live collection's vector when the chunk text is unchanged."""
     reusable: dict[str, np.ndarray] = {}
-    if active and reuse_embedder is not None:
+    if active:
         old_hashes = catalog.chunk_hashes()
         same = [c.id for c in chunks if old_hashes.get(c.id) == c.metadata["chunk_hash"]]
         if same:
