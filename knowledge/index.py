@@ -91,6 +91,18 @@ class ChunkIndex:
     def count(self) -> int:
         return self.collection.count()
 
+    def all_embeddings(self) -> tuple[list[str], np.ndarray]:
+        """Every chunk id and vector, in pages (for an in-memory copy of a small index)."""
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        total = self.count()
+        for offset in range(0, total, _BATCH):
+            got = self.collection.get(include=["embeddings"], limit=_BATCH, offset=offset)
+            ids.extend(got["ids"])
+            vectors.extend(np.asarray(v, dtype=np.float32) for v in got["embeddings"])
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        return ids, matrix
+
 
 def drop_collection(client: Any, name: str) -> None:
     try:
