@@ -269,7 +269,8 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
     for fact in _dedupe_docs(used):
         comp.add_citation(citation_for_fact(fact))
     dates = [f.effective_at for f in used if f.effective_at]
-    as_of = phrase(lang, "price_as_of", date=long_date(max(dates), lang, inp.now.tzinfo)) if dates else None
+    as_of_key = "price_as_of" if price in used else "updated_as_of"
+    as_of = phrase(lang, as_of_key, date=long_date(max(dates), lang, inp.now.tzinfo)) if dates else None
     _apply_trust(comp, assess_evidence([], state, subjects=[f"product:{product.key}:"]), lang, state=state)
     product_passages = [p for p in inp.passages if p.doc_id == product.doc_id]
     _add_supporting_sentence(comp, replace(inp, passages=product_passages))
@@ -290,14 +291,17 @@ def compose_policy(inp: ComposeInput) -> Composition | None:
         amount = inp.intent.amount
         if cost is None or not (amount is not None or _COST_WORDS.search(folded)):
             return None
-        c = money(float(cost.value), "EUR", lang)
+        # The brand's currency is the one its policy is written in (EUR, GBP, CHF...).
+        currency = cost.unit or "EUR"
+        c = money(float(cost.value), currency, lang)
         if threshold is not None and amount is not None:
-            t = money(float(threshold.value), "EUR", lang)
+            t = money(float(threshold.value), threshold.unit or currency, lang)
             key = "shipping_free" if amount >= float(threshold.value) else "shipping_paid"
-            text = phrase(lang, key, amount=money(amount, "EUR", lang), cost=c, threshold=t)
+            text = phrase(lang, key, amount=money(amount, currency, lang), cost=c, threshold=t)
             used = [cost, threshold]
         elif threshold is not None:
-            text = phrase(lang, "shipping_rule", cost=c, threshold=money(float(threshold.value), "EUR", lang))
+            text = phrase(lang, "shipping_rule", cost=c,
+                          threshold=money(float(threshold.value), threshold.unit or currency, lang))
             used = [cost, threshold]
         else:
             text = phrase(lang, "shipping_cost", cost=c)

@@ -59,10 +59,11 @@ _PRICED_TOPICS = ("returns", "shipping", "warranty", "payment", "services", "pro
 _COMPILED = {name: tuple(re.compile(p) for p in patterns) for name, patterns in INTENT_LEXICON.items()}
 
 # "35 euro", "€ 35", "35€", "35,50 EUR", "$60", "60 dollars"
+_CURRENCY = r"(?:€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|chf\b|dollar[is]?\b|dollars\b|pounds?\b|sterlin[ae]\b|franchi\b|francs?\b)"
+_NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d{1,6}(?:[.,]\d{1,2})?"
 _AMOUNT = re.compile(
-    r"(?:€|eur|euro)\s*(\d{1,6}(?:[.,]\d{1,2})?)|(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur\b|euro\b|euros\b)",
+    rf"(?:€|\$|£|eur|usd|gbp|chf)\s*({_NUMBER})|({_NUMBER})\s*{_CURRENCY}",
 )
-_SPEND = re.compile(r"\b(spend\w*|spend|ordine|order|carrello|cart|acquist\w+|compro|spendo|spendere)\b")
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,21 @@ def parse_amount(folded_text: str) -> float | None:
     match = _AMOUNT.search(folded_text)
     if not match:
         return None
-    raw = match.group(1) or match.group(2)
-    return float(raw.replace(".", "").replace(",", ".") if "," in raw else raw)
+    return parse_number(match.group(1) or match.group(2))
 
 
-def mentions_spending(folded_text: str) -> bool:
-    return bool(_SPEND.search(folded_text))
+def parse_number(raw: str) -> float:
+    """'1.299,00' / '1,299.00' / '1.299' → 1299.0; '6,90' → 6.9: the last separator is the
+    decimal one unless exactly three digits follow it (then it groups thousands)."""
+    separators = [i for i, ch in enumerate(raw) if ch in ".,"]
+    if not separators:
+        return float(raw)
+    last = separators[-1]
+    decimals = raw[last + 1 :]
+    digits = raw.replace(".", "").replace(",", "")
+    if len(decimals) == 3 and len({raw[i] for i in separators}) == 1:
+        return float(digits)
+    return float(f"{digits[: len(digits) - len(decimals)]}.{decimals}")
 
 
 _STATUS = re.compile(r"\b(apert[oaie]|open|chius[oaie]|closed|still open|ancora aperto)\b")

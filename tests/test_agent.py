@@ -223,3 +223,14 @@ def test_replies_fit_a_chat_bubble(demo_assistant) -> None:
         reply = ask(demo_assistant, message)
         assert len(reply.text) <= 1200
         assert "|" not in reply.text and "**" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("se spendo 35 euro", 35.0), ("un ordine da 1.299,00 €", 1299.0), ("on a £45 order", 45.0),
+     ("$1,299.50 cart", 1299.5), ("€ 6,90", 6.9), ("nessuna cifra", None)],
+)
+def test_the_customers_amount_is_read_in_any_common_format(text: str, amount: float | None) -> None:
+    from agent.intents import detect_intent
+
+    assert detect_intent(text).amount == amount

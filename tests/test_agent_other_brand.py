@@ -1,0 +1,69 @@
+"""The agent on a brand it was never tuned on: an English homeware shop in the UK, in pounds.
+
+Nothing in the agent may assume the demo brand's language, currency, country or vocabulary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.assistant import Assistant
+from agent.conversation import Conversation
+from agent.reply import HandoffReason, Reply
+from knowledge.manifest import load_manifest
+from knowledge.search import KnowledgeBase
+from knowledge.sync import sync_manifest
+
+BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.fixture(scope="module")
+def homely(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
+    manifest = load_manifest(BRAND)
+    data_dir = tmp_path_factory.mktemp("homely")
+    sync_manifest(manifest, data_dir=data_dir, embedder=embedder, now=NOW)
+    return Assistant(manifest, KnowledgeBase.open(data_dir, embedder=embedder))
+
+
+def ask(assistant: Assistant, message: str) -> Reply:
+    return assistant.respond(Conversation("t"), message, now=NOW)
+
+
+def test_the_shipping_rule_is_applied_in_the_brands_currency(homely: Assistant) -> None:
+    reply = ask(homely, "How much is delivery on a £45 order?")
+    assert "£4.95" in reply.text
+    assert "€" not in reply.text
+
+
+def test_an_italian_question_is_answered_in_italian_with_the_brands_currency(homely: Assistant) -> None:
+    reply = ask(homely, "Quanto costa la consegna per un ordine da 70 sterline?")
+    assert reply.language == "it"
+    assert "£" in reply.text and "€" not in reply.text
+
+
+def test_sunday_hours_come_from_the_store_feed(homely: Assistant) -> None:
+    reply = ask(homely, "Is the Leeds store open on Sunday?")
+    assert "11:00" in reply.text and "16:00" in reply.text
+    assert {c.source_id for c in reply.citations} == {"stores"}
+
+
+def test_holiday_closures_follow_the_brands_country(homely: Assistant) -> None:
+    reply = ask(homely, "Are you open on Christmas Day in Leeds?")
+    assert "closed" in reply.text
+
+
+def test_stock_answers_do_not_call_themselves_prices(homely: Assistant) -> None:
+    reply = ask(homely, "Is the Crumb toaster in stock?")
+    assert "out of stock" in reply.text
+    assert "Price as of" not in reply.text
+
+
+def test_a_product_the_shop_does_not_sell_is_handed_off(homely: Assistant) -> None:
+    reply = ask(homely, "Do you sell sofas?")
+    assert not reply.grounded
+    assert reply.handoff is not None and reply.handoff.reason == HandoffReason.NO_ANSWER
