@@ -17,14 +17,18 @@ DAY_WORDS = {
     "saturday": 5, "saturdays": 5, "sunday": 6, "sundays": 6,
 }  # fmt: skip
 DAY_PATTERN = re.compile(r"(?<![a-z])(" + "|".join(sorted(DAY_WORDS, key=len, reverse=True)) + r")(?![a-z])")
-MONTHS = {
+# Month names and abbreviations, Italian and English: the one table every date parser reads.
+MONTH_NUMBERS = {
     "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
     "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
     "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "gen": 1, "feb": 2, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "sett": 9, "ott": 10,
-    "nov": 11, "dic": 12, "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "dec": 12,
+    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9,
+    "ott": 10, "nov": 11, "dic": 12, "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "dec": 12,
 }  # fmt: skip
+# In running prose "mar" (martedì) and "set" are ordinary words, so this module reads "sett" instead.
+MONTHS = {k: v for k, v in MONTH_NUMBERS.items() if k not in ("mar", "set")} | {"sett": 9}
 MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "25 dicembre 2026", "25 e 26 dicembre", "24, 25 and 26 December"
 DAY_LIST = re.compile(

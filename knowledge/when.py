@@ -17,6 +17,7 @@ import holidays
 from dateutil.easter import easter
 
 from knowledge.hours import fold_for_matching
+from knowledge.text_dates import MONTH_NUMBERS
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,7 @@ class _Match:
     day: date | None  # None: "now"
 
 
-_MONTHS = {
-    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
-    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9,
-    "ott": 10, "nov": 11, "dic": 12, "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "dec": 12,
-}  # fmt: skip
+_MONTHS = MONTH_NUMBERS
 # Month-first dates ("December 26") are English; Italian abbreviations there would misread
 # "mar" (martedì) or "set".
 _MONTHS_FIRST = [
