@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 from pydantic_core import to_json
@@ -34,19 +34,12 @@ from api import models
 from api.db import Database
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
+from api.schemas import EventType
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = (
-    "message.received",
-    "reply.sent",
-    "handoff.requested",
-    "handoff.claimed",
-    "operator.message",
-    "handoff.resolved",
-    "feedback.received",
-    "knowledge.issue_found",
-)
+# One list of event types: the API schema declares it, delivery validates against it.
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 _PRUNE_EVERY = 3600.0  # seconds between prunes of old deliveries
 # Set on a session that wrote outbox rows; the app wakes the worker after that session commits.
 OUTBOX_FLAG = "webhook_outbox_written"
