@@ -130,8 +130,10 @@ class KnowledgeBase:
         self._by_id = {c.chunk_id: c for c in self.chunks}
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(self.chunks)
+        # Tokenised once: the same tokens feed BM25 and the document frequencies behind `idf`.
+        chunk_tokens = [search_tokens(c.text) for c in self.chunks]
         if self._bm25_ready:
-            self._bm25.index([search_tokens(c.text) or ["_"] for c in self.chunks], show_progress=False)
+            self._bm25.index([tokens or ["_"] for tokens in chunk_tokens], show_progress=False)
         self._documents: dict[str, Document] | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._matrix: np.ndarray | None = None
@@ -142,8 +144,8 @@ class KnowledgeBase:
             self._matrix = matrix / np.where(norms == 0, 1, norms)
             self._matrix_ids = ids
         self._df: dict[str, int] = {}
-        for chunk in self.chunks:
-            for token in set(search_tokens(chunk.text)):
+        for tokens in chunk_tokens:
+            for token in set(tokens):
                 self._df[token] = self._df.get(token, 0) + 1
 
     def idf(self, token: str) -> float:
