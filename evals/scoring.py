@@ -115,6 +115,14 @@ def score(run: CaseRun) -> CaseResult:
     expected_handoff = case.expected_handoff
     if expected_handoff is True and not observation.handed_off:
         reasons.append("expected handoff, none")
+    elif (
+        expected_handoff is True
+        and case.handoff_reason
+        and observation.handoff_reason not in case.handoff_reason
+    ):
+        reasons.append(
+            f"expected handoff reason {' or '.join(case.handoff_reason)}, got {observation.handoff_reason!r}"
+        )
     elif expected_handoff is False and observation.handed_off:
         reasons.append(f"unexpected handoff (reason {observation.handoff_reason!r})")
 

@@ -24,6 +24,20 @@ from evals.errors import SuiteError
 from knowledge.yaml_errors import YamlSyntaxError, compose_and_load, dotted, error_message
 
 WarningKind = Literal["stale", "expired", "conflict"]
+# The agent's fixed list of handoff reasons (agent.reply.HandoffReason), repeated here as data so a
+# suite file is validated without importing the agent.
+HandoffReasonName = Literal[
+    "human_requested",
+    "medical",
+    "injury",
+    "legal",
+    "safety",
+    "complaint",
+    "no_answer",
+    "repeated_failure",
+    "stale_information",
+    "requested_externally",
+]
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
@@ -40,6 +54,8 @@ class Case:
     cite: tuple[str, ...] = ()  # source ids or url fragments; one of them must be cited
     warnings: tuple[str, ...] | None = None  # None: not checked; (): no warning may be raised
     handoff: bool | None = None  # None: see `expected_handoff`
+    # Acceptable reasons when a handoff is expected (any one of them); () means any reason.
+    handoff_reason: tuple[str, ...] = ()
     unanswerable: bool = False
     now: datetime | None = None
     notes: str | None = None
@@ -93,11 +109,12 @@ class _CaseModel(BaseModel):
     cite: list[str] = Field(default_factory=list)
     warnings: list[WarningKind] | None = None
     handoff: bool | None = None
+    handoff_reason: list[HandoffReasonName] = Field(default_factory=list)
     unanswerable: bool = False
     now: datetime | None = None
     notes: str | None = None
 
-    @field_validator("turns", "forbid", "cite", mode="before")
+    @field_validator("turns", "forbid", "cite", "handoff_reason", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return _as_list(value)
@@ -137,6 +154,8 @@ class _CaseModel(BaseModel):
     def _consistent(self) -> _CaseModel:
         if self.unanswerable and self.cite:
             raise ValueError("an unanswerable case cannot require a citation ('cite')")
+        if self.handoff_reason and self.handoff is False:
+            raise ValueError("'handoff_reason' needs a handoff; remove it or set 'handoff: true'")
         return self
 
 
@@ -279,7 +298,9 @@ def _build(
                 forbid=tuple(model.forbid),
                 cite=tuple(model.cite),
                 warnings=tuple(model.warnings) if model.warnings is not None else None,
-                handoff=model.handoff,
+                # A reason implies a handoff is expected.
+                handoff=True if model.handoff_reason else model.handoff,
+                handoff_reason=tuple(model.handoff_reason),
                 unanswerable=model.unanswerable,
                 now=model.now,
                 notes=model.notes,

@@ -73,6 +73,9 @@ class Manifest(BaseModel):
 
     brand: str
     language: str = "it"
+    # Languages the brand serves (the content's and the replies'); the first is the default reply
+    # language for a message in a language not listed. Empty: only `language`.
+    languages: list[str] = Field(default_factory=list)
     timezone: str = "Europe/Rome"
     country: str = "IT"
     support: SupportHours = Field(default_factory=SupportHours)
