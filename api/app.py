@@ -68,6 +68,6 @@ def create_app_from_env() -> FastAPI:
     """The uvicorn factory for `sportello serve`: settings from SPORTELLO_* variables."""
     from api.logs import configure_logging
 
-    settings = Settings()
+    settings = Settings.from_env()
     configure_logging(settings.log_level)
     return create_app(settings)

@@ -40,7 +40,7 @@ def serve(
 
 
 def _database() -> Database:
-    db = Database(Settings().effective_database_url)
+    db = Database(Settings.from_env().effective_database_url)
     db.migrate()
     return db
 

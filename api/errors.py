@@ -6,8 +6,10 @@ functions themselves never build HTTP responses.
 
 from __future__ import annotations
 
+from sportello.errors import SportelloError
 
-class ServiceError(Exception):
+
+class ServiceError(SportelloError):
     """Base class for a request the service refuses; the message is shown as the problem detail."""
 
 

@@ -194,7 +194,7 @@ def _run(
                 progress.update(tasks[label], completed=done, total=total)
 
             try:
-                target = in_process_target(suite, Settings(), data_dir=data_dir, resync=resync, on_progress=on_sync)
+                target = in_process_target(suite, Settings.from_env(), data_dir=data_dir, resync=resync, on_progress=on_sync)
             except KnowledgeError as exc:
                 console.print(f"[bold red]error:[/] {exc}", highlight=False)
                 return None
@@ -291,7 +291,7 @@ def retrieval_command(
     to_stdout = json_out is not None and str(json_out) == "-"
     console = Console(stderr=True)
     out = console if to_stdout else Console()
-    settings = Settings()
+    settings = Settings.from_env()
     try:
         suite = load_suite(suite_path, manifest=manifest)
     except EvalError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sportello.errors import SportelloError
 
-class EvalError(Exception):
+
+class EvalError(SportelloError):
     """Base class: the eval could not run as asked."""
 
 

@@ -73,7 +73,7 @@ def in_process_target(
     manifest = load_manifest(suite.manifest)
     data_dir = data_dir or default_data_dir(settings, suite)
     ensure_index(manifest, data_dir, settings, now=suite.now, force=resync, on_progress=on_progress)
-    run_settings = settings.model_copy(update={"data_dir": data_dir, "manifest": suite.manifest})
+    run_settings = settings.replace(data_dir=data_dir, manifest=suite.manifest)
     assistant = build_assistant(run_settings, manifest)
     description: dict[str, Any] = {"brand": manifest.brand, "data_dir": str(data_dir)}
     description["composer"] = "llm" if run_settings.llm_enabled else "offline"

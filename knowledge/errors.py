@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sportello.errors import SportelloError
 
-class KnowledgeError(Exception):
+
+class KnowledgeError(SportelloError):
     """Base class: something about the brand's knowledge a person has to fix."""
 
 

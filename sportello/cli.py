@@ -31,7 +31,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False) -> None:
-    settings = Settings()
+    settings = Settings.from_env()
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
@@ -71,7 +71,7 @@ def sync(
     """Read every source in MANIFEST and update the index (only changed content is re-embedded)."""
     from knowledge.sync import sync_manifest
 
-    settings = Settings()
+    settings = Settings.from_env()
     try:
         manifest = load_manifest(manifest_path)
     except KnowledgeError as exc:
@@ -134,7 +134,7 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the index: passages with score, source, url, title and dates."""
-    settings = Settings()
+    settings = Settings.from_env()
     mode = mode or settings.retrieval_mode
     if mode not in ("hybrid", "dense", "bm25"):
         raise fail(f"unknown mode {mode!r}: use dense, hybrid or bm25")
@@ -158,7 +158,7 @@ def sources(as_json: JsonOption = False) -> None:
     """Each source with its last sync, document count and errors."""
     from knowledge.catalog import Catalog
 
-    statuses = Catalog(Settings().data_dir).sources()
+    statuses = Catalog(Settings.from_env().data_dir).sources()
     if as_json:
         print_json([s.to_dict() for s in statuses])
         return
@@ -198,7 +198,7 @@ def doctor(
     """Knowledge health: every stale, expired and conflicting fact, with the winner and a fix."""
     from knowledge.health import run_doctor
 
-    settings = Settings()
+    settings = Settings.from_env()
     manifest = manifest_from_settings(settings, manifest_path)
     try:
         report = run_doctor(manifest, settings.data_dir, now=parse_now(now))
