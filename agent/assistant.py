@@ -23,8 +23,8 @@ from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
 from knowledge.manifest import Manifest
-from knowledge.search import KnowledgeBase
-from knowledge.text import fold
+from knowledge.index.search import KnowledgeBase
+from knowledge.text.words import fold
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Assistant:
         self.kb = knowledge
         self.llm = llm
         self.config = config
-        from knowledge.language import warm_up
+        from knowledge.text.language import warm_up
 
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
@@ -61,7 +61,7 @@ class Assistant:
 
     # Freshness depends on the day (promotions expire, hours go stale); conflicts do not.
     def _state(self, day_key: str) -> Any:
-        from knowledge.freshness import assess_knowledge
+        from knowledge.trust.freshness import assess_knowledge
 
         now = datetime.fromisoformat(day_key).replace(tzinfo=self.manifest.tz)
         return assess_knowledge(self._documents, self.manifest, now=now)
@@ -74,7 +74,7 @@ class Assistant:
     # --- the turn ------------------------------------------------------------------------------
     def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
         from agent.handoff_policy import classify_message
-        from knowledge.language import detect_language
+        from knowledge.text.language import detect_language
 
         started = time.perf_counter()
         now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
@@ -175,7 +175,7 @@ class Assistant:
 
     # --- subject and memory ---------------------------------------------------------------------
     def _subject(self, message: str, conversation: Conversation, state: Any) -> tuple[Subject, ProductRef | None]:
-        from knowledge.facts import find_stores
+        from knowledge.facts.extract import find_stores
 
         stores = find_stores(message, list(state.stores))
         follow_up = len(message.split()) <= _FOLLOW_UP_MAX_WORDS
@@ -237,7 +237,7 @@ def _clean(text: str) -> str:
 
 def build_assistant(settings: Any, manifest: Manifest) -> Assistant:
     """The assistant for a deployment: the index in the data dir, an LLM only when configured."""
-    from knowledge.embedding import embedder_from_settings
+    from knowledge.index.embedding import embedder_from_settings
 
     kb = KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings))
     llm = None

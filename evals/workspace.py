@@ -12,9 +12,9 @@ from typing import Any
 
 from evals.runner import InProcessTarget
 from evals.suite import Suite
-from knowledge.catalog import Catalog
+from knowledge.index.catalog import Catalog
 from knowledge.manifest import Manifest, load_manifest
-from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
+from knowledge.sync.run import ProgressCallback, SyncReport, sync_manifest
 from sportello.settings import Settings
 
 
@@ -45,7 +45,7 @@ def ensure_index(
     """Sync the manifest into `data_dir` when its index is missing (or `force`); None if it was ready."""
     if not force and index_is_ready(manifest, data_dir):
         return None
-    from knowledge.embedding import embedder_from_settings
+    from knowledge.index.embedding import embedder_from_settings
 
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=manifest.tz)

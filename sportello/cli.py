@@ -69,7 +69,7 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Read every source in MANIFEST and update the index (only changed content is re-embedded)."""
-    from knowledge.sync import sync_manifest
+    from knowledge.sync.run import sync_manifest
 
     settings = Settings.from_env()
     try:
@@ -112,13 +112,13 @@ def sync(
 
 
 def _embedder(settings: Settings):  # noqa: ANN202 - returns knowledge.embedding.Embedder
-    from knowledge.embedding import embedder_from_settings
+    from knowledge.index.embedding import embedder_from_settings
 
     return embedder_from_settings(settings)
 
 
 def open_knowledge(settings: Settings):  # noqa: ANN201
-    from knowledge.search import KnowledgeBase
+    from knowledge.index.search import KnowledgeBase
 
     try:
         return KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=_embedder(settings))
@@ -156,7 +156,7 @@ def search(
 @app.command()
 def sources(as_json: JsonOption = False) -> None:
     """Each source with its last sync, document count and errors."""
-    from knowledge.catalog import Catalog
+    from knowledge.index.catalog import Catalog
 
     statuses = Catalog(Settings.from_env().data_dir).sources()
     if as_json:
@@ -196,7 +196,7 @@ def doctor(
     now: Annotated[str | None, typer.Option("--now", help="Judge freshness at this ISO time (default: now).")] = None,
 ) -> None:
     """Knowledge health: every stale, expired and conflicting fact, with the winner and a fix."""
-    from knowledge.health import run_doctor
+    from knowledge.trust.health import run_doctor
 
     settings = Settings.from_env()
     manifest = manifest_from_settings(settings, manifest_path)

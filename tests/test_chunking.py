@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from knowledge.chunking import ChunkingPolicy, chunk_document
+from knowledge.index.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document
-from knowledge.tokens import count_tokens
+from knowledge.index.tokens import count_tokens
 
 
 def page(text: str, title: str = "Spedizioni") -> Document:

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from knowledge.crawl import CrawlResult, PageState, crawl_website_sync, page_title
+from knowledge.sources.web.crawl import CrawlResult, PageState, crawl_website_sync, page_title
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.transport import DirectoryTransport
+from knowledge.sources.web.folder import DirectoryTransport
 from tests.sites import closed_port_url, serve_site
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

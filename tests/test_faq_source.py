@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
-from knowledge.feeds import load_faq, read_source_bytes
+from knowledge.sources.feeds import load_faq, read_source_bytes
 from knowledge.manifest import Manifest, SourceSpec
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.freshness import KnowledgeState, assess_knowledge, max_age_for
+from knowledge.trust.freshness import KnowledgeState, assess_knowledge, max_age_for
 from knowledge.manifest import SourceSpec
 from tests.test_facts import (
     BASE,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.hours import (
+from knowledge.hours.model import (
     OpenStatus,
     SpecialHours,
     TimeRange,

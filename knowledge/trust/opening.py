@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from knowledge.facts import Fact, StoreRef, ranges_of, same_value
-from knowledge.freshness import KnowledgeState
-from knowledge.hours import OpenStatus, SpecialHours, TimeRange, WeeklyHours, status_at
+from knowledge.facts.extract import Fact, StoreRef, ranges_of, same_value
+from knowledge.trust.freshness import KnowledgeState
+from knowledge.hours.model import OpenStatus, SpecialHours, TimeRange, WeeklyHours, status_at
 
 
 @dataclass(frozen=True)

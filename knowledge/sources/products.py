@@ -17,9 +17,9 @@ from babel.numbers import format_currency
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
-from knowledge.feed_rows import Row, Table, column_key, csv_table, parse_feed_date, plain_text, resolve_link
+from knowledge.sources.rows import Row, Table, column_key, csv_table, parse_feed_date, plain_text, resolve_link
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 
 GOOGLE_NS = "http://base.google.com/ns/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"

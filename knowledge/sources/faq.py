@@ -10,7 +10,7 @@ from datetime import datetime
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
-from knowledge.feed_rows import (
+from knowledge.sources.rows import (
     Row,
     Table,
     csv_table,
@@ -21,9 +21,9 @@ from knowledge.feed_rows import (
     stable_key,
     yaml_table,
 )
-from knowledge.language import detect_language
+from knowledge.text.language import detect_language
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 
 # Header names a person may write (after lower-casing; spaces become '_'), by canonical column.
 ALIASES = {

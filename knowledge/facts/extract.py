@@ -43,14 +43,14 @@ from datetime import date, datetime
 from typing import Any
 
 from knowledge.documents import Document
-from knowledge.hours import TimeRange
-from knowledge.hours_facts import hours_value, page_hours, store_document_hours
+from knowledge.hours.model import TimeRange
+from knowledge.facts.hours import hours_value, page_hours, store_document_hours
 from knowledge.manifest import DEFAULT_AUTHORITY, Manifest
-from knowledge.policy_facts import policy_facts
-from knowledge.product_feed import format_price, parse_availability
-from knowledge.promotion_facts import promotion_facts
-from knowledge.store_directory import StoreRef, find_stores, jsonld_text, node_types, store_directory
-from knowledge.text import fold
+from knowledge.facts.policy import policy_facts
+from knowledge.sources.products import format_price, parse_availability
+from knowledge.facts.promotions import promotion_facts
+from knowledge.facts.stores import StoreRef, find_stores, jsonld_text, node_types, store_directory
+from knowledge.text.words import fold
 
 __all__ = [
     "Fact",

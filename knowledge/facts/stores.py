@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from knowledge.documents import Document
-from knowledge.feed_rows import slug
-from knowledge.text import fold
+from knowledge.sources.rows import slug
+from knowledge.text.words import fold
 
 # Italian cities whose English name differs (and foreign cities whose Italian name differs):
 # customers write "Turin" to an Italian brand and "Monaco" to an English one.

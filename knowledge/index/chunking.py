@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge.documents import Chunk, Document
-from knowledge.tokens import count_tokens
+from knowledge.index.tokens import count_tokens
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 

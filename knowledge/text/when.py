@@ -16,8 +16,8 @@ from functools import lru_cache
 import holidays
 from dateutil.easter import easter
 
-from knowledge.hours import fold_for_matching
-from knowledge.text_dates import MONTH_NUMBERS
+from knowledge.hours.model import fold_for_matching
+from knowledge.text.dates import MONTH_NUMBERS
 
 
 @dataclass(frozen=True)

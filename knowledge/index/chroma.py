@@ -18,7 +18,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from knowledge.documents import Chunk
-from knowledge.embedding import SportelloEmbeddingFunction
+from knowledge.index.embedding import SportelloEmbeddingFunction
 from knowledge.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)

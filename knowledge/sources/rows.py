@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
-from knowledge.source_files import FeedProblem
+from knowledge.sources.files import FeedProblem
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DAY_FIRST_FORMATS = (

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import opening_hours
 
-from knowledge.text import fold
+from knowledge.text.words import fold
 
 Rule = Literal["special", "regular", "unknown"]
 

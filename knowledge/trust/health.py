@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from knowledge.catalog import Catalog
+from knowledge.index.catalog import Catalog
 from knowledge.documents import Document
 from knowledge.errors import IndexUnavailable
-from knowledge.facts import Fact
-from knowledge.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
+from knowledge.facts.extract import Fact
+from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
 from knowledge.manifest import Manifest
 
 ISSUE_KINDS = ("conflict", "stale", "expired")

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.hours import fold_for_matching
-from knowledge.hours_facts import document_body
-from knowledge.store_directory import jsonld_text, node_types
-from knowledge.text import fold
-from knowledge.text_dates import MONTH_PATTERN, MONTHS, dates_in, make_date, without_weekdays
+from knowledge.hours.model import fold_for_matching
+from knowledge.facts.hours import document_body
+from knowledge.facts.stores import jsonld_text, node_types
+from knowledge.text.words import fold
+from knowledge.text.dates import MONTH_PATTERN, MONTHS, dates_in, make_date, without_weekdays
 
 if TYPE_CHECKING:
-    from knowledge.facts import Fact, FactOrigin
+    from knowledge.facts.extract import Fact, FactOrigin
 
 _SNIPPET_CHARS = 300
 

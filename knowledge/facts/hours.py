@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.hours import (
+from knowledge.hours.model import (
     WEEKDAY_NAMES,
     SpecialHours,
     TimeRange,
@@ -31,15 +31,15 @@ from knowledge.hours import (
     parse_osm_hours,
     render_ranges,
 )
-from knowledge.store_directory import (
+from knowledge.facts.stores import (
     StoreRef,
     find_stores,
     jsonld_store_nodes,
     match_store_node,
     store_for_url,
 )
-from knowledge.text import fold
-from knowledge.text_dates import (
+from knowledge.text.words import fold
+from knowledge.text.dates import (
     DAY_LIST,
     DAY_PATTERN,
     DAY_SPAN,
@@ -50,7 +50,7 @@ from knowledge.text_dates import (
 )
 
 if TYPE_CHECKING:
-    from knowledge.facts import Fact, FactOrigin
+    from knowledge.facts.extract import Fact, FactOrigin
 
 _MAX_SPECIAL_SPAN_DAYS = 400  # a "special" period longer than a year is a data error, not a holiday
 _SNIPPET_CHARS = 300

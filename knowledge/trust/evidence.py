@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Literal
 
-from knowledge.facts import Fact, same_value
-from knowledge.freshness import KnowledgeState
-from knowledge.search import Passage
+from knowledge.facts.extract import Fact, same_value
+from knowledge.trust.freshness import KnowledgeState
+from knowledge.index.search import Passage
 
 WarningKind = Literal["stale", "expired", "conflict"]
 

@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from knowledge.hours import fold_for_matching
-from knowledge.product_feed import format_price, parse_price
+from knowledge.hours.model import fold_for_matching
+from knowledge.sources.products import format_price, parse_price
 
 if TYPE_CHECKING:
-    from knowledge.facts import Fact, FactOrigin
+    from knowledge.facts.extract import Fact, FactOrigin
 
 # The unit of each policy; "money" is the currency written with the amount (EUR when none is).
 POLICY_UNITS = {

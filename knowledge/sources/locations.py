@@ -16,8 +16,8 @@ from babel.dates import format_date
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
-from knowledge.feed_rows import invalid_json, parse_feed_date, plain_text, resolve_link, slug
-from knowledge.hours import (
+from knowledge.sources.rows import invalid_json, parse_feed_date, plain_text, resolve_link, slug
+from knowledge.hours.model import (
     SpecialHours,
     WeeklyHours,
     parse_opening_hours_specification,
@@ -26,7 +26,7 @@ from knowledge.hours import (
     render_weekly,
 )
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.source_files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 
 # A node is a store when its @type names one of these (BikeStore, ClothingStore, LocalBusiness...)
 # or when it publishes opening hours: many LocalBusiness subtypes (Restaurant, Dentist) name neither.
