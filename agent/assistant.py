@@ -22,9 +22,9 @@ from agent.intents import Intent, detect_intent
 from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
-from knowledge.manifest import Manifest
 from knowledge.index.search import KnowledgeBase
-from knowledge.text.words import fold
+from knowledge.manifest import Manifest
+from knowledge.text.fold import fold
 
 log = logging.getLogger(__name__)
 

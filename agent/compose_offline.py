@@ -22,7 +22,7 @@ from agent.phrases import day_label, long_date, money, phrase, table
 from agent.reply import Citation, Warning
 from agent.retrieval import Subject
 from knowledge.index.search import Passage
-from knowledge.text.words import fold, words
+from knowledge.text.fold import fold, words
 
 # Below this share of the question's (IDF-weighted) words found in the evidence, an
 # extractive answer is not considered grounded.  Calibrated on the demo suite (README).
@@ -127,9 +127,9 @@ def _finish(comp: Composition, lang: str, as_of: str | None = None) -> Compositi
 # --- hours ---------------------------------------------------------------------------------
 def compose_hours(inp: ComposeInput) -> Composition | None:
     from knowledge.hours.model import hours_on, render_ranges, render_weekly, status_at
-    from knowledge.trust.opening import store_week
-    from knowledge.trust.evidence import assess_evidence
     from knowledge.text.when import resolve_when
+    from knowledge.trust.evidence import assess_evidence
+    from knowledge.trust.opening import store_week
 
     state, lang = inp.state, inp.lang
     stores = list(state.stores)
@@ -349,7 +349,7 @@ def _best_supported(fact: Any, inp: ComposeInput) -> Any:
 def _add_supporting_sentence(comp: Composition, inp: ComposeInput) -> None:
     """One sentence from the sources that adds what the question asked beyond the rule itself
     (a surcharge, a condition, how the promotion is applied)."""
-    from knowledge.text.words import search_tokens
+    from knowledge.text.stems import search_tokens
 
     covered = set(search_tokens(comp.text))
     asked = set(search_tokens(inp.message)) - covered

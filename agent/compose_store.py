@@ -13,7 +13,8 @@ from typing import Any
 from agent.composition import Composition
 from agent.reply import Citation
 from knowledge.documents import Document
-from knowledge.text.words import fold, search_tokens
+from knowledge.text.fold import fold
+from knowledge.text.stems import search_tokens
 
 _PHRASES = {
     "it": {

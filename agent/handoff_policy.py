@@ -13,11 +13,11 @@ short message can be wrong); the message's own language is tried first so `match
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from agent.conversation import Conversation, Turn
 from agent.reply import Handoff, HandoffReason
+from knowledge.text.fold import fold
 
 
 @dataclass(frozen=True)
@@ -220,23 +220,6 @@ _COMPILED: dict[HandoffReason, dict[str, tuple[re.Pattern[str], ...]]] = {
 }
 _POSITIVE = tuple(_compile(p) for p in POSITIVE_WORDS)
 _NEGATIVE = tuple(_compile(p) for p in NEGATIVE_WORDS)
-
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents and unify apostrophes, one character for one character.
-
-    Keeping the length lets a match found in the folded text be cut from the original, so the
-    operator sees the customer's own words.
-    """
-    out = []
-    for char in text.translate(_APOSTROPHES):
-        base = unicodedata.normalize("NFD", char)[0]
-        lower = base.lower()
-        out.append(lower if len(lower) == 1 else base)
-    return "".join(out)
-
 
 def classify_message(text: str, lang: str) -> PolicySignal | None:
     """The first policy signal in a customer message, or None for an ordinary question."""

@@ -100,8 +100,8 @@ class Runtime:
                 elif self.has_manifest:
                     kb = getattr(self.assistant(), "kb", None)
                 if kb is None:
-                    from knowledge.index.catalog import Catalog
                     from knowledge.errors import IndexUnavailable
+                    from knowledge.index.catalog import Catalog
                     from knowledge.index.search import KnowledgeBase
 
                     # Before loading an embedding model for nothing:

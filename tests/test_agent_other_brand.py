@@ -14,8 +14,8 @@ import pytest
 from agent.assistant import Assistant
 from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
-from knowledge.manifest import load_manifest
 from knowledge.index.search import KnowledgeBase
+from knowledge.manifest import load_manifest
 from knowledge.sync.run import sync_manifest
 
 BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from knowledge.index.chunking import ChunkingPolicy, chunk_document
 from knowledge.documents import Document
+from knowledge.index.chunking import ChunkingPolicy, chunk_document
 from knowledge.index.tokens import count_tokens
 
 

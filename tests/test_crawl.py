@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from knowledge.sources.web.crawl import CrawlResult, PageState, crawl_website_sync, page_title
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources.web.crawl import CrawlResult, PageState, crawl_website_sync, page_title
 from knowledge.sources.web.folder import DirectoryTransport
 from tests.sites import closed_port_url, serve_site
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
-from knowledge.sources.feeds import load_faq, read_source_bytes
 from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources.feeds import load_faq, read_source_bytes
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from knowledge.errors import SourceFormatError
-from knowledge.sources.feeds import load_locations
 from knowledge.manifest import Manifest
+from knowledge.sources.feeds import load_locations
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -50,8 +50,8 @@ def _index_ready(runtime: Runtime) -> None:
     if runtime.knowledge_loaded:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
-    from knowledge.index.catalog import Catalog
     from knowledge.errors import IndexUnavailable
+    from knowledge.index.catalog import Catalog
     from knowledge.index.chroma import chroma_client
 
     catalog = Catalog(runtime.settings.data_dir)

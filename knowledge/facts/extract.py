@@ -43,14 +43,14 @@ from datetime import date, datetime
 from typing import Any
 
 from knowledge.documents import Document
-from knowledge.hours.model import TimeRange
 from knowledge.facts.hours import hours_value, page_hours, store_document_hours
-from knowledge.manifest import DEFAULT_AUTHORITY, Manifest
 from knowledge.facts.policy import policy_facts
-from knowledge.sources.products import format_price, parse_availability
 from knowledge.facts.promotions import promotion_facts
 from knowledge.facts.stores import StoreRef, find_stores, jsonld_text, node_types, store_directory
-from knowledge.text.words import fold
+from knowledge.hours.model import TimeRange
+from knowledge.manifest import DEFAULT_AUTHORITY, Manifest
+from knowledge.text.fold import fold
+from knowledge.text.offers import format_price, parse_availability
 
 __all__ = [
     "Fact",

@@ -20,17 +20,6 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.hours.model import (
-    WEEKDAY_NAMES,
-    SpecialHours,
-    TimeRange,
-    WeeklyHours,
-    fold_for_matching,
-    parse_hours_text,
-    parse_opening_hours_specification,
-    parse_osm_hours,
-    render_ranges,
-)
 from knowledge.facts.stores import (
     StoreRef,
     find_stores,
@@ -38,7 +27,16 @@ from knowledge.facts.stores import (
     match_store_node,
     store_for_url,
 )
-from knowledge.text.words import fold
+from knowledge.hours.model import (
+    WEEKDAY_NAMES,
+    SpecialHours,
+    TimeRange,
+    WeeklyHours,
+    parse_hours_text,
+    parse_opening_hours_specification,
+    parse_osm_hours,
+    render_ranges,
+)
 from knowledge.text.dates import (
     DAY_LIST,
     DAY_PATTERN,
@@ -48,6 +46,7 @@ from knowledge.text.dates import (
     dates_in,
     without_weekdays,
 )
+from knowledge.text.fold import fold
 
 if TYPE_CHECKING:
     from knowledge.facts.extract import Fact, FactOrigin
@@ -259,7 +258,7 @@ def _question_days(document: Document) -> set[int]:
     """Weekdays an FAQ question asks about ("…chiude il sabato?"): its answer may not repeat them."""
     if document.kind != "faq":
         return set()
-    return {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(fold_for_matching(document.title))}
+    return {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(fold(document.title))}
 
 
 def _partial_hours(text: str, default_days: set[int]) -> dict[int, list[list[str | None]]]:
@@ -267,7 +266,7 @@ def _partial_hours(text: str, default_days: set[int]) -> dict[int, list[list[str
     19:00", "on Saturdays we close at 7pm". Taken only when the sentence has one such time; a
     sentence naming no day uses `default_days` (the days an FAQ question asks about)."""
     out: dict[int, list[list[str | None]]] = {}
-    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", fold_for_matching(text)):
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", fold(text)):
         days = {DAY_WORDS[m.group(1)] for m in DAY_PATTERN.finditer(sentence)} or default_days
         closes, opens = list(_CLOSES_AT.finditer(sentence)), list(_OPENS_AT.finditer(sentence))
         if not days or len(closes) + len(opens) != 1:
@@ -304,7 +303,7 @@ def _special_hours_text(text: str, reference: date) -> list[SpecialHours]:
     "25 e 26 dicembre chiuso"). A line counts only when it names dates and either opening
     times or "closed", not both."""
     out: list[SpecialHours] = []
-    for raw in re.split(r"\n+|(?<=[.;])\s+", fold_for_matching(text)):
+    for raw in re.split(r"\n+|(?<=[.;])\s+", fold(text)):
         line = without_weekdays(raw)
         dates = dates_in(line, reference)
         if not dates:

@@ -22,8 +22,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from knowledge.hours.model import fold_for_matching
-from knowledge.sources.products import format_price, parse_price
+from knowledge.text.fold import fold
+from knowledge.text.offers import format_price, parse_price
 
 if TYPE_CHECKING:
     from knowledge.facts.extract import Fact, FactOrigin
@@ -168,11 +168,11 @@ def _fact(origin: FactOrigin, name: str, value: float, unit: str, snippet: str) 
 
 def _statements(text: str, title: str) -> Iterator[tuple[str, float, str, str]]:
     plain = text.replace("**", "").replace("__", "")
-    heading = fold_for_matching(title)
+    heading = fold(title)
     for line in plain.splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
-            heading = fold_for_matching(stripped.lstrip("#").strip()) + " " + fold_for_matching(title)
+            heading = fold(stripped.lstrip("#").strip()) + " " + fold(title)
             continue
         if stripped.startswith("|"):
             yield from _row_statements(stripped, heading)
@@ -185,7 +185,7 @@ def _sentences(line: str) -> list[str]:
 
 
 def _sentence_statements(sentence: str) -> Iterator[tuple[str, float, str, str]]:
-    folded = fold_for_matching(sentence)
+    folded = fold(sentence)
     for name, patterns in _PATTERNS.items():
         if _SKIP[name].search(folded):
             continue
@@ -210,7 +210,7 @@ def _row_statements(row: str, heading: str) -> Iterator[tuple[str, float, str, s
     cells = [c.strip() for c in row.strip("|").split("|")]
     if len(cells) < 2 or not _SHIPPING_CONTEXT.search(heading):
         return
-    label = fold_for_matching(cells[0])
+    label = fold(cells[0])
     if re.search(_EXPRESS, label):
         name = "express_shipping_cost"
     elif re.search(rf"^{_STANDARD}\b|\b{_STANDARD}$", label) or re.fullmatch(
@@ -219,7 +219,7 @@ def _row_statements(row: str, heading: str) -> Iterator[tuple[str, float, str, s
         name = "shipping_cost"
     else:
         return
-    first = re.search(_AMOUNT, fold_for_matching(cells[1]))
+    first = re.search(_AMOUNT, fold(cells[1]))
     if first is None:
         return
     number = _number(first.group(0), name)

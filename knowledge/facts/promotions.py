@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.hours.model import fold_for_matching
 from knowledge.facts.hours import document_body
 from knowledge.facts.stores import jsonld_text, node_types
-from knowledge.text.words import fold
 from knowledge.text.dates import MONTH_PATTERN, MONTHS, dates_in, make_date, without_weekdays
+from knowledge.text.fold import fold
 
 if TYPE_CHECKING:
     from knowledge.facts.extract import Fact, FactOrigin
@@ -116,7 +115,7 @@ def _looks_like_promotion(document: Document) -> bool:
 def _text_validity(text: str, reference: date) -> tuple[date | None, date, str] | None:
     """The validity window stated in a promotion's text; None when absent or ambiguous (two
     different end dates)."""
-    folded = fold_for_matching(text)
+    folded = fold(text)
     ends: dict[date, tuple[date | None, str]] = {}
     for match in _FROM_TO.finditer(folded):
         end_month = MONTHS[match.group(5)]

@@ -16,8 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from knowledge.documents import Document
-from knowledge.sources.rows import slug
-from knowledge.text.words import fold
+from knowledge.text.fold import fold, slug
 
 # Italian cities whose English name differs (and foreign cities whose Italian name differs):
 # customers write "Turin" to an Italian brand and "Monaco" to an English one.

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import opening_hours
 
-from knowledge.text.words import fold
+from knowledge.text.fold import fold
 
 Rule = Literal["special", "regular", "unknown"]
 
@@ -686,7 +686,7 @@ def parse_hours_text(text: str) -> WeeklyHours | None:
     """
     if not text or not text.strip():
         return None
-    folded_text = fold_for_matching(text)
+    folded_text = fold(text)
     tokens = _tokenize(folded_text)
     groups: list[_Group] = []
     cur: _Group | None = None
@@ -793,24 +793,6 @@ def parse_hours_text(text: str) -> WeeklyHours | None:
         i += 1
     end_clause()
     return _combine(groups)
-
-
-def fold_for_matching(text: str) -> str:
-    """Lower-case, strip accents, unify dashes, apostrophes and spaces, one character per
-    character: offsets of a match in the result index the original text too."""
-    out = []
-    for ch in text:
-        if ch in "–—‒‑−―":
-            out.append("-")
-        elif ch in "’‘`´":
-            out.append("'")
-        elif ch in "\u00a0\u202f\u2009":
-            out.append(" ")
-        else:
-            folded = fold(ch)
-            out.append(folded[:1] if folded else " ")
-    # "\r\n" must not read as a blank line (a clause break), so "\r" becomes a space.
-    return "".join(out).replace("\r", " ")
 
 
 def _tokenize(text: str) -> list[_Token]:

@@ -18,8 +18,8 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from knowledge.documents import Chunk
-from knowledge.index.embedding import SportelloEmbeddingFunction
 from knowledge.errors import IndexUnavailable
+from knowledge.index.embedding import SportelloEmbeddingFunction
 
 log = logging.getLogger(__name__)
 

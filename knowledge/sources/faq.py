@@ -10,6 +10,8 @@ from datetime import datetime
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
+from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 from knowledge.sources.rows import (
     Row,
     Table,
@@ -18,12 +20,10 @@ from knowledge.sources.rows import (
     parse_feed_date,
     plain_text,
     resolve_link,
-    stable_key,
     yaml_table,
 )
+from knowledge.text.fold import stable_key
 from knowledge.text.language import detect_language
-from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 
 # Header names a person may write (after lower-casing; spaces become '_'), by canonical column.
 ALIASES = {

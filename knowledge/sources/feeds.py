@@ -12,11 +12,11 @@ from datetime import datetime
 import httpx
 
 from knowledge.documents import Document
-from knowledge.sources.faq import parse_faq
-from knowledge.sources.locations import parse_locations
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.products import parse_products
+from knowledge.sources.faq import parse_faq
 from knowledge.sources.files import open_source, read_source_bytes
+from knowledge.sources.locations import parse_locations
+from knowledge.sources.products import parse_products
 
 __all__ = [
     "load_faq",

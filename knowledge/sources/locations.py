@@ -16,7 +16,6 @@ from babel.dates import format_date
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
-from knowledge.sources.rows import invalid_json, parse_feed_date, plain_text, resolve_link, slug
 from knowledge.hours.model import (
     SpecialHours,
     WeeklyHours,
@@ -27,6 +26,8 @@ from knowledge.hours.model import (
 )
 from knowledge.manifest import Manifest, SourceSpec
 from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.rows import invalid_json, parse_feed_date, plain_text, resolve_link
+from knowledge.text.fold import slug
 
 # A node is a store when its @type names one of these (BikeStore, ClothingStore, LocalBusiness...)
 # or when it publishes opening hours: many LocalBusiness subtypes (Restaurant, Dentist) name neither.

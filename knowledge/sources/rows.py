@@ -7,11 +7,9 @@ Every row knows where it came from ("faq.csv line 7"), so a parser can say exact
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -251,20 +249,6 @@ def resolve_link(value: str, base: str | None) -> str | None:
             " in the manifest or write the full URL"
         )
     return urljoin(base, text)
-
-
-def slug(text: str, max_length: int = 48) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:max_length].rstrip("-")
-
-
-def stable_key(text: str) -> str:
-    """A readable, stable key for free text (an FAQ question): slug plus a short hash, so the key
-    does not depend on the row's position and two long questions with one prefix stay distinct."""
-    normalised = " ".join(text.casefold().split())
-    digest = hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:10]
-    prefix = slug(text)
-    return f"{prefix}-{digest}" if prefix else digest
 
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")

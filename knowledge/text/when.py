@@ -16,8 +16,8 @@ from functools import lru_cache
 import holidays
 from dateutil.easter import easter
 
-from knowledge.hours.model import fold_for_matching
 from knowledge.text.dates import MONTH_NUMBERS
+from knowledge.text.fold import fold
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def resolve_when(text: str, now: datetime, *, lang: str | None = None, country: 
     """
     if now.tzinfo is None:
         raise ValueError("resolve_when needs a timezone-aware `now` in the brand's timezone")
-    folded = fold_for_matching(text)
+    folded = fold(text)
     today = now.date()
     month_first = country.upper() == "US" and lang != "it"
 
@@ -335,7 +335,7 @@ def _calendar(country: str, year: int) -> tuple[tuple[date, str], ...]:
     out: list[tuple[date, str]] = []
     for lang in sorted(filter(None, languages)):
         for day, names in holidays.country_holidays(country, years=year, language=lang).items():
-            out += [(day, fold_for_matching(n.strip())) for n in names.split(";")]
+            out += [(day, fold(n.strip())) for n in names.split(";")]
     return tuple(sorted(set(out)))
 
 

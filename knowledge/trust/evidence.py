@@ -40,8 +40,8 @@ from datetime import tzinfo
 from typing import Any, Literal
 
 from knowledge.facts.extract import Fact, same_value
-from knowledge.trust.freshness import KnowledgeState
 from knowledge.index.search import Passage
+from knowledge.trust.freshness import KnowledgeState
 
 WarningKind = Literal["stale", "expired", "conflict"]
 

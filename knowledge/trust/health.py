@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from knowledge.index.catalog import Catalog
 from knowledge.documents import Document
 from knowledge.errors import IndexUnavailable
 from knowledge.facts.extract import Fact
-from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
+from knowledge.index.catalog import Catalog
 from knowledge.manifest import Manifest
+from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
 
 ISSUE_KINDS = ("conflict", "stale", "expired")
 _KIND_WORDS = {

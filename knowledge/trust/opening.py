@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from knowledge.facts.extract import Fact, StoreRef, ranges_of, same_value
-from knowledge.trust.freshness import KnowledgeState
 from knowledge.hours.model import OpenStatus, SpecialHours, TimeRange, WeeklyHours, status_at
+from knowledge.trust.freshness import KnowledgeState
 
 
 @dataclass(frozen=True)

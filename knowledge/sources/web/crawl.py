@@ -31,10 +31,10 @@ from usp.tree import sitemap_from_str
 
 from knowledge.documents import Document
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
-from knowledge.sources.web.extract import ExtractedPage, extract_page
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.web.page_dates import page_updated_at
+from knowledge.sources.web.extract import ExtractedPage, extract_page
 from knowledge.sources.web.folder import DirectoryTransport
+from knowledge.sources.web.page_dates import page_updated_at
 
 log = logging.getLogger(__name__)
 

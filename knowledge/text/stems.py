@@ -1,4 +1,4 @@
-"""Text normalisation for lexical search: accent and case folding, stop words, stemming.
+"""Words for lexical search: stop words and stems.
 
 Content and questions mix Italian and English, so a token is indexed under its Italian and
 English stems both; a query token matches whichever the content used.
@@ -6,14 +6,15 @@ English stems both; a query token matches whichever the content used.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_ITALIAN
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)?")
+from knowledge.text.fold import words
+
+__all__ = ["content_words", "search_tokens", "stems"]
+
 # bm25s ships a short English list; questions are full of auxiliaries, pronouns and question
 # words that say nothing about the topic ("do you", "posso", "cosa", "avete").
 _QUESTION_WORDS = frozenset(
@@ -22,19 +23,9 @@ _QUESTION_WORDS = frozenset(
 _STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_ITALIAN) | _QUESTION_WORDS
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip accents ("Lunedì" → "lunedi")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @lru_cache(maxsize=2)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(language)
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text).replace("'", " ").replace("’", " "))
 
 
 def search_tokens(text: str) -> list[str]:
