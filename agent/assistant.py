@@ -24,7 +24,7 @@ from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
 from knowledge.index.search import KnowledgeBase
 from knowledge.manifest import Manifest
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Assistant:
         self.kb = knowledge
         self.llm = llm
         self.config = config
-        from knowledge.text.language import warm_up
+        from knowledge.text import warm_up
 
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
@@ -61,7 +61,7 @@ class Assistant:
 
     # Freshness depends on the day (promotions expire, hours go stale); conflicts do not.
     def _state(self, day_key: str) -> Any:
-        from knowledge.trust.freshness import assess_knowledge
+        from knowledge.trust import assess_knowledge
 
         now = datetime.fromisoformat(day_key).replace(tzinfo=self.manifest.tz)
         return assess_knowledge(self._documents, self.manifest, now=now)
@@ -74,7 +74,7 @@ class Assistant:
     # --- the turn ------------------------------------------------------------------------------
     def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
         from agent.handoff_policy import classify_message
-        from knowledge.text.language import detect_language
+        from knowledge.text import detect_language
 
         started = time.perf_counter()
         now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
@@ -175,7 +175,7 @@ class Assistant:
 
     # --- subject and memory ---------------------------------------------------------------------
     def _subject(self, message: str, conversation: Conversation, state: Any) -> tuple[Subject, ProductRef | None]:
-        from knowledge.facts.extract import find_stores
+        from knowledge.facts import find_stores
 
         stores = find_stores(message, list(state.stores))
         follow_up = len(message.split()) <= _FOLLOW_UP_MAX_WORDS

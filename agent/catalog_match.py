@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.documents import Document
-from knowledge.text.fold import words
+from knowledge.text import words
 
 _GENERIC = frozenset(
     ["il", "lo", "la", "i", "gli", "le", "un", "una", "di", "da", "in", "con", "su", "per", "tra", "fra", "del", "della", "dei", "degli", "delle", "al", "alla", "ai", "agli", "alle", "the", "a", "an", "of", "for", "with", "and", "or", "to", "in", "on", "at", "quanto", "costa", "costano", "prezzo", "price", "how", "much", "cost", "costs", "avete", "vendete", "disponibile", "disponibili", "available", "stock", "do", "you", "have", "is", "are"]

@@ -13,8 +13,7 @@ from typing import Any
 from agent.composition import Composition
 from agent.reply import Citation
 from knowledge.documents import Document
-from knowledge.text.fold import fold
-from knowledge.text.stems import search_tokens
+from knowledge.text import fold, search_tokens
 
 _PHRASES = {
     "it": {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from knowledge.index.search import Passage
-from knowledge.text.stems import content_words, search_tokens, stems
+from knowledge.text import content_words, search_tokens, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from agent.conversation import Conversation, Turn
 from agent.reply import Handoff, HandoffReason
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 # Chat-transcript role prefixes: no product page starts a sentence with "assistant:" or "system:".
 ROLE_PREFIX = r"^\W{0,3}(system|assistant|ai assistant|chatbot|bot|developer|llm|ai|assistente (virtuale|ai|ia)|istruzioni (per l'assistente|di sistema))\s*[:>]"

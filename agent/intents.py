@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 # Order matters: the first intent whose lexicon matches wins when scores tie.
 INTENT_LEXICON: dict[str, tuple[str, ...]] = {

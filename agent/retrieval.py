@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from knowledge.index.search import KnowledgeBase, Passage, SearchMode
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 
 @dataclass(frozen=True)

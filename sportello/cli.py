@@ -69,7 +69,7 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Read every source in MANIFEST and update the index (only changed content is re-embedded)."""
-    from knowledge.sync.run import sync_manifest
+    from knowledge.sync import sync_manifest
 
     settings = Settings.from_env()
     try:
@@ -196,7 +196,7 @@ def doctor(
     now: Annotated[str | None, typer.Option("--now", help="Judge freshness at this ISO time (default: now).")] = None,
 ) -> None:
     """Knowledge health: every stale, expired and conflicting fact, with the winner and a fix."""
-    from knowledge.trust.health import run_doctor
+    from knowledge.trust import run_doctor
 
     settings = Settings.from_env()
     manifest = manifest_from_settings(settings, manifest_path)

@@ -81,7 +81,7 @@ def demo_manifest():
 @pytest.fixture(scope="session")
 def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, demo_manifest, embedder) -> Path:
     """The demo brand synced once per test session (per xdist worker)."""
-    from knowledge.sync.run import sync_manifest
+    from knowledge.sync import sync_manifest
 
     data_dir = tmp_path_factory.mktemp("demo-data")
     sync_manifest(demo_manifest, data_dir=data_dir, embedder=embedder, now=DEMO_NOW)

@@ -15,7 +15,7 @@ import pytest
 from agent.assistant import Assistant
 from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
-from knowledge.text.fold import fold
+from knowledge.text import fold
 from tests.conftest import DEMO_MANIFEST, DEMO_NOW
 
 ROME = ZoneInfo("Europe/Rome")

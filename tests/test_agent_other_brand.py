@@ -16,7 +16,7 @@ from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
 from knowledge.index.search import KnowledgeBase
 from knowledge.manifest import load_manifest
-from knowledge.sync.run import sync_manifest
+from knowledge.sync import sync_manifest
 
 BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))

@@ -11,8 +11,7 @@ import pytest
 
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.web.crawl import CrawlResult, PageState, crawl_website_sync, page_title
-from knowledge.sources.web.folder import DirectoryTransport
+from knowledge.sources.web import CrawlResult, DirectoryTransport, PageState, crawl_website_sync, page_title
 from tests.sites import closed_port_url, serve_site
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.documents import Document
-from knowledge.facts.extract import (
+from knowledge.facts import (
     Fact,
     extract_facts,
     extract_policy_facts,

@@ -13,7 +13,7 @@ import pytest
 
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.feeds import load_faq, read_source_bytes
+from knowledge.sources import load_faq, read_source_bytes
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.manifest import SourceSpec
-from knowledge.trust.freshness import KnowledgeState, assess_knowledge, max_age_for
+from knowledge.trust import KnowledgeState, assess_knowledge, max_age_for
 from tests.test_facts import (
     BASE,
     faq_doc,

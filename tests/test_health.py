@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.errors import IndexUnavailable
-from knowledge.trust.health import build_health_report, run_doctor
+from knowledge.trust import build_health_report, run_doctor
 from tests.conftest import DEMO_NOW
 from tests.test_facts import (
     WEEKDAYS,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.hours.model import (
+from knowledge.hours import (
     OpenStatus,
     SpecialHours,
     TimeRange,

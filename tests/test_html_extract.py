@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.sources.web.extract import extract_page
-from knowledge.sources.web.page_dates import page_updated_at
+from knowledge.sources.web import extract_page, page_updated_at
 
 ROME = ZoneInfo("Europe/Rome")
 URL = "https://www.acme.example/negozi/milano/"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.text.language import SUPPORTED_LANGUAGES, detect_language, warm_up
+from knowledge.text import SUPPORTED_LANGUAGES, detect_language, warm_up
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from knowledge.errors import SourceFormatError
 from knowledge.manifest import Manifest
-from knowledge.sources.feeds import load_locations
+from knowledge.sources import load_locations
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

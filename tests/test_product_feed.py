@@ -9,8 +9,8 @@ import pytest
 
 from knowledge.errors import SourceFormatError
 from knowledge.manifest import Manifest
-from knowledge.sources.feeds import load_products
-from knowledge.text.offers import parse_availability, parse_price
+from knowledge.sources import load_products
+from knowledge.text import parse_availability, parse_price
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

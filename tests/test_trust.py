@@ -10,9 +10,7 @@ import pytest
 
 from knowledge.documents import Document
 from knowledge.index.search import Passage
-from knowledge.trust.evidence import assess_evidence
-from knowledge.trust.freshness import KnowledgeState, assess_knowledge
-from knowledge.trust.opening import store_status, store_week
+from knowledge.trust import KnowledgeState, assess_evidence, assess_knowledge, store_status, store_week
 from tests.test_facts import (
     WEEKDAYS,
     faq_doc,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.text.when import When, resolve_when
+from knowledge.text import When, resolve_when
 
 # A Wednesday morning in late November: Christmas is ahead, New Year's Day is next year's.
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Rome"))

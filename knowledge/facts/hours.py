@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babel.dates import format_date
 
 from knowledge.documents import Document
+from knowledge.facts.model import Fact, FactOrigin
 from knowledge.facts.stores import (
     StoreRef,
     find_stores,
@@ -27,7 +28,7 @@ from knowledge.facts.stores import (
     match_store_node,
     store_for_url,
 )
-from knowledge.hours.model import (
+from knowledge.hours import (
     WEEKDAY_NAMES,
     SpecialHours,
     TimeRange,
@@ -37,19 +38,16 @@ from knowledge.hours.model import (
     parse_osm_hours,
     render_ranges,
 )
-from knowledge.text.dates import (
+from knowledge.text import (
     DAY_LIST,
     DAY_PATTERN,
     DAY_SPAN,
     DAY_WORDS,
     ISO_DATE,
     dates_in,
+    fold,
     without_weekdays,
 )
-from knowledge.text.fold import fold
-
-if TYPE_CHECKING:
-    from knowledge.facts.extract import Fact, FactOrigin
 
 _MAX_SPECIAL_SPAN_DAYS = 400  # a "special" period longer than a year is a data error, not a holiday
 _SNIPPET_CHARS = 300

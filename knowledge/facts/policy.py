@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from knowledge.text.fold import fold
-from knowledge.text.offers import format_price, parse_price
-
-if TYPE_CHECKING:
-    from knowledge.facts.extract import Fact, FactOrigin
+from knowledge.facts.model import Fact, FactOrigin
+from knowledge.text import fold, format_price, parse_price
 
 # The unit of each policy; "money" is the currency written with the amount (EUR when none is).
 POLICY_UNITS = {

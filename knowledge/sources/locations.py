@@ -8,7 +8,7 @@ computed from them); the text renders them readably in the content language for 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from babel.dates import format_date
 
 from knowledge.documents import Document
 from knowledge.errors import SourceFormatError
-from knowledge.hours.model import (
+from knowledge.hours import (
     SpecialHours,
     WeeklyHours,
     parse_opening_hours_specification,
@@ -24,16 +24,14 @@ from knowledge.hours.model import (
     render_ranges,
     render_weekly,
 )
+from knowledge.jsonld import all_types, as_list, store_nodes, text_value
 from knowledge.manifest import Manifest, SourceSpec
 from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
 from knowledge.sources.rows import invalid_json, parse_feed_date, plain_text, resolve_link
-from knowledge.text.fold import slug
+from knowledge.text import slug
 
 # A node is a store when its @type names one of these (BikeStore, ClothingStore, LocalBusiness...)
 # or when it publishes opening hours: many LocalBusiness subtypes (Restaurant, Dentist) name neither.
-STORE_TYPE_MARKERS = ("Store", "LocalBusiness")
-_HOURS_FIELDS = ("openingHoursSpecification", "openingHours")
-_TYPE_PREFIXES = ("https://schema.org/", "http://schema.org/", "schema:")
 _TRUE = ("true", "yes", "1", "sì", "si")
 
 _LABELS = {
@@ -65,9 +63,9 @@ def parse_locations(
             value = json.loads(decode_text(data, name, charset))
         except json.JSONDecodeError as exc:
             raise FeedProblem(invalid_json(name, exc)) from None
-        nodes = list(_store_nodes(value))
+        nodes = list(store_nodes(value))
         if not nodes:
-            types = sorted(set(_all_types(value))) or ["none"]
+            types = sorted(set(all_types(value))) or ["none"]
             raise FeedProblem(
                 f"{name}: no stores found — expected schema.org LocalBusiness or Store objects"
                 f" (found @type: {', '.join(types)})"
@@ -86,48 +84,6 @@ def parse_locations(
     except FeedProblem as exc:
         raise SourceFormatError(spec.id, str(exc)) from None
     return documents
-
-
-def _types(node: dict[str, Any]) -> list[str]:
-    raw = node.get("@type", [])
-    values = raw if isinstance(raw, list) else [raw]
-    out = []
-    for value in values:
-        if isinstance(value, str):
-            for prefix in _TYPE_PREFIXES:
-                value = value.removeprefix(prefix)
-            out.append(value)
-    return out
-
-
-def _is_store(node: dict[str, Any]) -> bool:
-    if any(marker in t for t in _types(node) for marker in STORE_TYPE_MARKERS):
-        return True
-    return any(field in node for field in _HOURS_FIELDS)
-
-
-def _store_nodes(value: Any) -> Iterator[dict[str, Any]]:
-    """Stores anywhere in the document: a list, an @graph, a single object, or nested in an
-    Organization (`department`, `subOrganization`) — a store's own departments count too."""
-    if isinstance(value, list):
-        for item in value:
-            yield from _store_nodes(item)
-    elif isinstance(value, dict):
-        if _is_store(value):
-            yield value
-        for key, child in value.items():
-            if key not in ("@context", *_HOURS_FIELDS, "specialOpeningHoursSpecification"):
-                yield from _store_nodes(child)
-
-
-def _all_types(value: Any) -> Iterator[str]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _all_types(item)
-    elif isinstance(value, dict):
-        yield from _types(value)
-        for child in value.values():
-            yield from _all_types(child)
 
 
 def _document(
@@ -159,8 +115,8 @@ def _document(
         "amenities": _amenities(node.get("amenityFeature")),
         # Stated absences ("no parking") answer "do you have parking?" as surely as presences.
         "absent_amenities": _amenities(node.get("amenityFeature"), present_wanted=False),
-        "opening_hours_specification": _as_list(node.get("openingHoursSpecification")),
-        "special_opening_hours_specification": _as_list(node.get("specialOpeningHoursSpecification")),
+        "opening_hours_specification": as_list(node.get("openingHoursSpecification")),
+        "special_opening_hours_specification": as_list(node.get("specialOpeningHoursSpecification")),
     }
     if node.get("openingHours"):
         store["opening_hours"] = node["openingHours"]
@@ -192,20 +148,9 @@ def _document(
 
 
 def _text(value: Any) -> str:
-    """A JSON-LD text value: a string, a {"@value": ...} object, or the first of a list."""
-    if isinstance(value, list):
-        return next((t for t in (_text(v) for v in value) if t), "")
-    if isinstance(value, dict):
-        return _text(value.get("@value") or value.get("name"))
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return plain_text(str(value))
-    return ""
+    """A JSON-LD text value as plain text (feeds paste HTML into names and addresses)."""
+    return plain_text(text_value(value))
 
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _address(value: Any) -> dict[str, str]:
@@ -233,7 +178,7 @@ def _amenities(value: Any, *, present_wanted: bool = True) -> list[str]:
     """Names of amenityFeature entries whose value is true (or, with present_wanted=False, false).
     A feature listed without a value is taken as present: publishers list what they offer."""
     names = []
-    for feature in _as_list(value):
+    for feature in as_list(value):
         if isinstance(feature, str):
             names.append(plain_text(feature))
             continue
@@ -281,7 +226,7 @@ def _hours(node: dict[str, Any], where: str, *, today: date) -> tuple[WeeklyHour
 def _specification(
     node: dict[str, Any], field: str, where: str
 ) -> tuple[WeeklyHours | None, list[SpecialHours]]:
-    entries = _as_list(node.get(field))
+    entries = as_list(node.get(field))
     if not entries:
         return None, []
     try:

@@ -24,7 +24,7 @@ from knowledge.sources.rows import (
     plain_text,
     resolve_link,
 )
-from knowledge.text.offers import format_price, parse_availability, parse_price
+from knowledge.text import format_price, parse_availability, parse_price
 
 GOOGLE_NS = "http://base.google.com/ns/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"

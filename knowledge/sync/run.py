@@ -83,7 +83,7 @@ def _load_source(
     on_progress: ProgressCallback | None,
 ) -> _Loaded:
     if spec.type == "website":
-        from knowledge.sources.web.crawl import PageState, crawl_website_sync
+        from knowledge.sources.web import PageState, crawl_website_sync
 
         states = {
             sd.document.url: PageState(sd.document.url, sd.etag, sd.last_modified, sd.document)

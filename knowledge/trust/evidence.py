@@ -35,15 +35,22 @@ customer-facing text itself from `facts`, in the customer's language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from knowledge.facts.extract import Fact, same_value
-from knowledge.index.search import Passage
+from knowledge.facts import Fact, same_value
 from knowledge.trust.freshness import KnowledgeState
 
 WarningKind = Literal["stale", "expired", "conflict"]
+
+
+class FromDocument(Protocol):
+    """Anything taken from one document: a retrieved passage, a citation's source."""
+
+    @property
+    def doc_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class TrustAssessment:
 
 
 def assess_evidence(
-    passages: list[Passage], state: KnowledgeState, *, subjects: list[str] | None = None
+    passages: Sequence[FromDocument], state: KnowledgeState, *, subjects: list[str] | None = None
 ) -> TrustAssessment:
     """Facts to trust, warnings and sufficiency for the passages (and subjects) of one answer."""
     doc_ids = {p.doc_id for p in passages}

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from knowledge.documents import Document
-from knowledge.facts.extract import Fact, StoreRef, extract_facts, same_value, store_directory
+from knowledge.facts import Fact, StoreRef, extract_facts, same_value, store_directory
 from knowledge.manifest import Manifest
 
 FreshnessStatus = Literal["fresh", "stale", "expired", "superseded"]

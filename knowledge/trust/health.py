@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from knowledge.documents import Document
 from knowledge.errors import IndexUnavailable
-from knowledge.facts.extract import Fact
+from knowledge.facts import Fact
 from knowledge.index.catalog import Catalog
 from knowledge.manifest import Manifest
 from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from knowledge.facts.extract import Fact, StoreRef, ranges_of, same_value
-from knowledge.hours.model import OpenStatus, SpecialHours, TimeRange, WeeklyHours, status_at
+from knowledge.facts import Fact, StoreRef, ranges_of, same_value
+from knowledge.hours import OpenStatus, SpecialHours, TimeRange, WeeklyHours, status_at
 from knowledge.trust.freshness import KnowledgeState
 
 

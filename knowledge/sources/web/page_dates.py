@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from knowledge.text.dates import MONTH_NUMBERS
+from knowledge.text import MONTH_NUMBERS
 
 _MONTHS = MONTH_NUMBERS
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
