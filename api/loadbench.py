@@ -87,7 +87,7 @@ def ensure_index(manifest: Path, data_dir: Path | None, workdir: Path) -> Path:
 
     if data_dir is not None and Catalog(data_dir).meta("active_collection"):
         return data_dir
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
     target = data_dir or workdir / "data"

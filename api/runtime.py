@@ -15,7 +15,8 @@ from api.errors import NotConfigured
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
-from knowledge.manifest import Manifest, load_manifest
+from knowledge.manifest import Manifest
+from knowledge.sources import load_manifest
 from sportello.settings import Settings
 
 

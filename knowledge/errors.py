@@ -29,5 +29,21 @@ class SourceFormatError(SourceError):
     """A source's file is malformed: a missing column, invalid JSON-LD, a bad row."""
 
 
+class SourceTypeError(KnowledgeError):
+    """A manifest names a source type no reader is registered for."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown source type {name!r}; expected one of {', '.join(known)}")
+        self.name = name
+
+
+class HoursFormatError(KnowledgeError, ValueError):
+    """Opening hours that cannot be read (an OSM string, a schema.org object); the message says which."""
+
+
 class IndexUnavailable(KnowledgeError):
     """The index has not been built yet or cannot be reached."""
+
+
+class EmbedderError(KnowledgeError):
+    """The configured embedder is unknown or cannot be built."""

@@ -7,25 +7,31 @@ guessing (see `ManifestError`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from knowledge.documents import SOURCE_TYPES
 from knowledge.errors import ManifestError
 from knowledge.yaml_errors import YamlSyntaxError, compose_and_load, dotted, error_message, line_of
-
-# How much a source is believed when two sources disagree, by type (higher wins).
-# A structured store feed beats a store page, which beats the FAQ, which beats a blog post.
-DEFAULT_AUTHORITY = {"locations": 40, "products": 40, "website": 20, "faq": 10}
 
 
 class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    type: Literal["website", "faq", "products", "locations"]
+    # A registered source type (knowledge.sources.BUILTIN_SOURCE_TYPES: website, faq, products,
+    # locations); checked against the registry by `knowledge.sources.load_manifest`.
+    type: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     url: str | None = None
     path: Path | None = None
     base_url: str | None = None
@@ -38,27 +44,16 @@ class SourceSpec(BaseModel):
     max_age_days: dict[str, int] = Field(
         default_factory=dict, description="per fact kind (hours, price, promotion, policy...) or 'default'"
     )
+    # How much this source is believed when sources disagree (higher wins); None until the source
+    # type's default is applied (`SourceTypes.resolve`).
     authority: int | None = None
     blog: bool = False  # blog posts rank below the FAQ when facts disagree
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _known_type(cls, value: Any) -> Any:
-        if value not in SOURCE_TYPES:
-            raise ValueError(f"unknown source type {value!r}; expected one of {', '.join(SOURCE_TYPES)}")
-        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
         if (self.url is None) == (self.path is None):
             raise ValueError("give exactly one of 'url' or 'path'")
         return self
-
-    @property
-    def effective_authority(self) -> int:
-        if self.authority is not None:
-            return self.authority
-        return 5 if self.blog else DEFAULT_AUTHORITY[self.type]
 
 
 class SupportHours(BaseModel):
@@ -83,6 +78,9 @@ class Manifest(BaseModel):
     sources: list[SourceSpec] = Field(min_length=1)
     # Folder the manifest was read from: relative paths resolve against it.
     root: Path = Field(default=Path("."), exclude=True)
+    # The file it was read from and the line of each field, so a later check can name the line.
+    _file: str = PrivateAttr(default="manifest")
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -106,6 +104,11 @@ class Manifest(BaseModel):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def where(self, loc: tuple[Any, ...]) -> str:
+        """'sources.yaml line 12, field 'sources[1].type'' for a field of this manifest."""
+        line = self._lines.get(dotted(loc))
+        return f"{self._file}{f' line {line}' if line else ''}, field '{dotted(loc)}'"
+
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path).resolve()
 
@@ -116,8 +119,9 @@ class Manifest(BaseModel):
         raise ManifestError(f"no source with id {source_id!r} in the manifest")
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Read and validate a manifest; raise ManifestError naming line and field on bad input."""
+def read_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest's structure; raise ManifestError naming line and field on bad
+    input. `knowledge.sources.load_manifest` also checks the source types."""
     path = Path(path)
     try:
         raw_text = path.read_text(encoding="utf-8")
@@ -132,7 +136,7 @@ def load_manifest(path: str | Path) -> Manifest:
     if not isinstance(raw, dict):
         raise ManifestError(f"{path}: expected a mapping with 'brand' and 'sources'")
     try:
-        return Manifest.model_validate({**raw, "root": path.parent.resolve()})
+        manifest = Manifest.model_validate({**raw, "root": path.parent.resolve()})
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
@@ -140,3 +144,22 @@ def load_manifest(path: str | Path) -> Manifest:
         where = f" line {line}" if line else ""
         raise ManifestError(f"{path}{where}, field '{dotted(loc)}': {error_message(first)}") from exc
 
+    manifest._file = str(path)
+    manifest._lines = _lines(node)
+    return manifest
+
+
+def _lines(node: yaml.Node | None, prefix: tuple[Any, ...] = ()) -> dict[str, int]:
+    """Dotted field path → line, for every mapping key and sequence item of the YAML tree."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            loc = (*prefix, getattr(key, "value", ""))
+            out[dotted(loc)] = key.start_mark.line + 1
+            out.update(_lines(value, loc))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            loc = (*prefix, index)
+            out[dotted(loc)] = item.start_mark.line + 1
+            out.update(_lines(item, loc))
+    return out

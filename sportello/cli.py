@@ -19,7 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from knowledge.errors import KnowledgeError
-from knowledge.manifest import Manifest, load_manifest
+from knowledge.manifest import Manifest
+from knowledge.sources import load_manifest
 from sportello.settings import Settings
 
 app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)

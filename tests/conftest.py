@@ -73,7 +73,7 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def demo_manifest():
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
 
     return load_manifest(DEMO_MANIFEST)
 

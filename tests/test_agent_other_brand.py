@@ -15,7 +15,7 @@ from agent.assistant import Assistant
 from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
 from knowledge.index.search import KnowledgeBase
-from knowledge.manifest import load_manifest
+from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 
 BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"

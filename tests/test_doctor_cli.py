@@ -54,7 +54,7 @@ def test_doctor_strict_exits_1_when_issues_exist(demo_data_dir: Path):
 
 
 def test_doctor_strict_exits_0_on_clean_knowledge(tmp_path: Path, embedder):
-    from knowledge.manifest import load_manifest
+    from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
     (tmp_path / "stores.jsonld").write_text(json.dumps(CLEAN_STORES), encoding="utf-8")

@@ -22,6 +22,7 @@ from knowledge.facts import (
     store_directory,
 )
 from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources import resolve_manifest
 
 ROME = ZoneInfo("Europe/Rome")
 BASE = "https://shop.example"
@@ -36,7 +37,7 @@ def manifest_for(**overrides: Any) -> Manifest:
         SourceSpec(id="products", type="products", path="products.csv"),
         SourceSpec(id="stores", type="locations", path="stores.jsonld"),
     ]
-    return Manifest(brand="Bici Test", sources=overrides.pop("sources", sources), **overrides)
+    return resolve_manifest(Manifest(brand="Bici Test", sources=overrides.pop("sources", sources), **overrides))
 
 
 def day(text: str) -> datetime:

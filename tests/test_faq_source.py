@@ -13,7 +13,7 @@ import pytest
 
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources import load_faq, read_source_bytes
+from knowledge.sources import FAQ_SOURCE, read_source_bytes
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def load_file(tmp_path: Path, filename: str, content: str | bytes, **source: obj
     data = content.encode("utf-8") if isinstance(content, str) else content
     (tmp_path / filename).write_bytes(data)
     spec, manifest = manifest_with(tmp_path, path=filename, **source)
-    return load_faq(spec, manifest, now=NOW)
+    return FAQ_SOURCE.load(spec, manifest, now=NOW)
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_yaml_list_is_read_and_errors_name_the_line(tmp_path):
 def test_a_missing_file_says_where_relative_paths_resolve(tmp_path):
     spec, manifest = manifest_with(tmp_path, path="data/faq.csv")
     with pytest.raises(SourceError, match=r"file not found: .*data/faq.csv \(relative paths resolve against"):
-        load_faq(spec, manifest, now=NOW)
+        FAQ_SOURCE.load(spec, manifest, now=NOW)
 
 
 def test_a_file_without_entries_fails(tmp_path):
@@ -186,7 +186,7 @@ def test_a_url_source_is_fetched_and_its_format_told_by_content_type(tmp_path, s
         b'[{"domanda": "Orari?", "risposta": "9-18", "url": "orari"}]',
     )
     spec, manifest = manifest_with(tmp_path, url=f"{base}/export")
-    docs = load_faq(spec, manifest, now=NOW)
+    docs = FAQ_SOURCE.load(spec, manifest, now=NOW)
     assert docs[0].title == "Orari?"
     assert docs[0].url == f"{base}/orari"  # relative to the feed's own URL when there is no base_url
     assert read_source_bytes(spec, manifest)[1] == f"{base}/export"
@@ -196,7 +196,7 @@ def test_an_http_error_is_reported_as_unreachable(tmp_path, served):
     base, _ = served
     spec, manifest = manifest_with(tmp_path, url=f"{base}/missing.csv")
     with pytest.raises(SourceUnreachable, match=r"HTTP 404 .*check the url in the manifest"):
-        load_faq(spec, manifest, now=NOW)
+        FAQ_SOURCE.load(spec, manifest, now=NOW)
 
 
 def test_a_closed_port_is_reported_as_unreachable(tmp_path):
@@ -207,4 +207,4 @@ def test_a_closed_port_is_reported_as_unreachable(tmp_path):
     with pytest.raises(
         SourceUnreachable, match=rf"cannot reach http://127.0.0.1:{port}/faq.csv: .*check the url"
     ):
-        load_faq(spec, manifest, now=NOW)
+        FAQ_SOURCE.load(spec, manifest, now=NOW)

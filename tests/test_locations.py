@@ -11,7 +11,7 @@ import pytest
 
 from knowledge.errors import SourceFormatError
 from knowledge.manifest import Manifest
-from knowledge.sources import load_locations
+from knowledge.sources import LOCATIONS_SOURCE
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -70,7 +70,7 @@ def load_file(tmp_path: Path, filename: str, content: Any, *, language: str = "i
         {"brand": "Ciclofficina", "language": language, "root": tmp_path,
          "sources": [{"id": "stores", "type": "locations", "path": filename, **source}]}
     )  # fmt: skip
-    return load_locations(manifest.sources[0], manifest, now=NOW)
+    return LOCATIONS_SOURCE.load(manifest.sources[0], manifest, now=NOW)
 
 
 def test_stores_in_a_graph_become_store_documents(tmp_path):

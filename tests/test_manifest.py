@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import ManifestError
-from knowledge.manifest import load_manifest
+from knowledge.sources import load_manifest
 
 VALID = """\
 brand: Example Bikes

@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.errors import SourceFormatError
 from knowledge.manifest import Manifest
-from knowledge.sources import load_products
+from knowledge.sources import PRODUCTS_SOURCE
 from knowledge.text import parse_availability, parse_price
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ def load_file(tmp_path: Path, filename: str, content: str, *, language: str = "i
         {"brand": "Ciclofficina", "language": language, "root": tmp_path,
          "sources": [{"id": "shop", "type": "products", "path": filename, **source}]}
     )  # fmt: skip
-    return load_products(manifest.sources[0], manifest, now=NOW)
+    return PRODUCTS_SOURCE.load(manifest.sources[0], manifest, now=NOW)
 
 
 def test_csv_rows_become_product_documents_keyed_by_id(tmp_path):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from knowledge.errors import SourceFormatError, SourceUnreachable
 from knowledge.index.search import KnowledgeBase
-from knowledge.manifest import load_manifest
+from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 from sportello.cli import app
 from tests.sites import serve_site

@@ -37,27 +37,40 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from knowledge.documents import Document
+from knowledge.errors import ManifestError
 from knowledge.facts.hours import page_hours, store_document_hours
 from knowledge.facts.model import Fact, FactOrigin, content_language
 from knowledge.facts.policy import policy_facts
 from knowledge.facts.products import ProductIndex, page_product_facts, product_document_facts, product_nodes
 from knowledge.facts.promotions import promotion_facts
 from knowledge.facts.stores import StoreRef, store_directory
-from knowledge.manifest import DEFAULT_AUTHORITY, Manifest
-
+from knowledge.manifest import Manifest, SourceSpec
 
 # --- extraction -------------------------------------------------------------------------------
+# A document whose source is no longer in the manifest (an old catalog) is believed least.
+UNLISTED_AUTHORITY = 0
+
+
+def _authority(spec: SourceSpec) -> int:
+    if spec.authority is None:
+        raise ManifestError(
+            f"source {spec.id!r} has no authority yet: read the manifest with knowledge.sources.load_manifest"
+            " (or pass one built in code through knowledge.sources.resolve_manifest)"
+        )
+    return spec.authority
+
+
 def extract_facts(documents: Iterable[Document], manifest: Manifest) -> list[Fact]:
     """Every fact of every document (see the module docstring for the rules)."""
     docs = list(documents)
     stores = store_directory(docs)
     products = ProductIndex(docs)
-    authority = {s.id: s.effective_authority for s in manifest.sources}
+    authority = {s.id: _authority(s) for s in manifest.sources}
     facts: list[Fact] = []
     for document in docs:
         origin = FactOrigin(
             document,
-            authority.get(document.source_id, DEFAULT_AUTHORITY.get(document.source_type, 10)),
+            authority.get(document.source_id, UNLISTED_AUTHORITY),
             content_language(document.language or manifest.language),
         )
         facts += _dedupe(list(_document_facts(origin, stores, products)))

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from knowledge.documents import Chunk, Document, document_from_dict, document_to_dict
+from knowledge.documents import Chunk, StoredDocument, document_from_dict, document_to_dict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,13 +49,6 @@ CREATE TABLE IF NOT EXISTS sources (
     errors TEXT NOT NULL DEFAULT '[]'
 );
 """
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    document: Document
-    etag: str | None
-    last_modified: str | None
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ class Catalog:
         self,
         *,
         replaced_sources: Iterable[str],
-        documents: Iterable[tuple[Document, str | None, str | None]],
+        documents: Iterable[StoredDocument],
         chunks: Iterable[Chunk],
         statuses: Iterable[SourceStatus],
         meta: dict[str, str],
@@ -155,15 +148,15 @@ class Catalog:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        d.doc_id,
-                        d.source_id,
-                        d.url,
-                        d.content_hash,
-                        etag,
-                        last_modified,
-                        json.dumps(document_to_dict(d), ensure_ascii=False, default=str),
+                        sd.document.doc_id,
+                        sd.document.source_id,
+                        sd.document.url,
+                        sd.document.content_hash,
+                        sd.etag,
+                        sd.last_modified,
+                        json.dumps(document_to_dict(sd.document), ensure_ascii=False, default=str),
                     )
-                    for d, etag, last_modified in documents
+                    for sd in documents
                 ],
             )
             db.executemany(

