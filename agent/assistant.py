@@ -22,7 +22,7 @@ from agent.intents import Intent, detect_intent
 from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
-from knowledge.index.search import KnowledgeBase
+from knowledge.index import KnowledgeBase
 from knowledge.manifest import Manifest
 from knowledge.text import fold
 
@@ -237,7 +237,7 @@ def _clean(text: str) -> str:
 
 def build_assistant(settings: Any, manifest: Manifest) -> Assistant:
     """The assistant for a deployment: the index in the data dir, an LLM only when configured."""
-    from knowledge.index.embedding import embedder_from_settings
+    from knowledge.index import embedder_from_settings
 
     kb = KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings))
     llm = None

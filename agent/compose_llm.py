@@ -17,8 +17,7 @@ from typing import Any
 from agent.compose_offline import ComposeInput, citation_for_passage
 from agent.composition import Composition
 from agent.extractive import passage_body
-from knowledge.index.search import Passage
-from knowledge.index.tokens import count_tokens, truncate_tokens
+from knowledge.index import Passage, count_tokens, truncate_tokens
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from agent.intents import Intent, asks_open_status, elapsed_days
 from agent.phrases import day_label, long_date, money, phrase, table
 from agent.reply import Citation, Warning
 from agent.retrieval import Subject
-from knowledge.index.search import Passage
+from knowledge.index import Passage
 from knowledge.text import fold, words
 
 # Below this share of the question's (IDF-weighted) words found in the evidence, an

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from knowledge.index.search import Passage
+from knowledge.index import Passage
 from knowledge.text import content_words, search_tokens, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")

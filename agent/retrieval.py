@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from knowledge.index.search import KnowledgeBase, Passage, SearchMode
+from knowledge.index import KnowledgeBase, Passage, SearchMode
 from knowledge.text import fold
 
 

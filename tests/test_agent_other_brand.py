@@ -14,7 +14,7 @@ import pytest
 from agent.assistant import Assistant
 from agent.conversation import Conversation
 from agent.reply import HandoffReason, Reply
-from knowledge.index.search import KnowledgeBase
+from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 

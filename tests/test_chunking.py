@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from knowledge.documents import Document
-from knowledge.index.chunking import ChunkingPolicy, chunk_document
-from knowledge.index.tokens import count_tokens
+from knowledge.index import ChunkingPolicy, chunk_document, count_tokens
 
 
 def page(text: str, title: str = "Spedizioni") -> Document:

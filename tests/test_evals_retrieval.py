@@ -9,7 +9,7 @@ import pytest
 
 from evals.retrieval import first_hit, mean_reciprocal_rank, recall_at
 from evals.workspace import ensure_index
-from knowledge.index.search import Passage
+from knowledge.index import Passage
 from knowledge.sources import load_manifest
 from sportello.settings import Settings
 from tests.test_evals_cli import invoke

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.errors import IndexUnavailable
-from knowledge.trust import build_health_report, run_doctor
+from knowledge.sync import health_report
+from knowledge.trust import build_health_report
 from tests.conftest import DEMO_NOW
 from tests.test_facts import (
     WEEKDAYS,
@@ -124,7 +125,7 @@ def test_the_text_report_lists_sources_winner_and_fix():
 
 def test_the_doctor_asks_for_a_sync_when_nothing_was_synced(tmp_path: Path):
     with pytest.raises(IndexUnavailable, match="sportello sync"):
-        run_doctor(manifest_for(), tmp_path / "empty", now=NOW)
+        health_report(manifest_for(), tmp_path / "empty", now=NOW)
     assert not (tmp_path / "empty").exists()
 
 
@@ -158,7 +159,7 @@ EXPECTED_DEMO_ISSUES = {
 
 @pytest.fixture(scope="module")
 def demo_report(demo_manifest, demo_data_dir):
-    return run_doctor(demo_manifest, demo_data_dir, now=DEMO_NOW)
+    return health_report(demo_manifest, demo_data_dir, now=DEMO_NOW)
 
 
 def test_the_demo_doctor_flags_exactly_the_planted_issues(demo_report):

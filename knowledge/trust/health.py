@@ -20,14 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from knowledge.documents import Document
-from knowledge.errors import IndexUnavailable
 from knowledge.facts import Fact
-from knowledge.index.catalog import Catalog
 from knowledge.manifest import Manifest
 from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
 
@@ -107,21 +104,6 @@ class HealthReport:
 
 def _same_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a["source_id"] == b["source_id"] and a["url"] == b["url"] and a["value"] == b["value"]
-
-
-def run_doctor(manifest: Manifest, data_dir: Path, *, now: datetime) -> HealthReport:
-    """The report for the CLI: the synced knowledge in `data_dir` judged at `now`."""
-    return health_report(manifest, data_dir, now=now)
-
-
-def health_report(manifest: Manifest, data_dir: Path, *, now: datetime) -> HealthReport:
-    """The report over the documents of the last sync in `data_dir`."""
-    if not (Path(data_dir) / "catalog.sqlite").exists():
-        raise IndexUnavailable(
-            f"no synced knowledge in {data_dir}: run `sportello sync MANIFEST` first (or set SPORTELLO_DATA_DIR)"
-        )
-    documents = [stored.document for stored in Catalog(Path(data_dir)).documents()]
-    return build_health_report(documents, manifest, now=now)
 
 
 def build_health_report(documents: Iterable[Document], manifest: Manifest, *, now: datetime) -> HealthReport:
