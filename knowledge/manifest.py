@@ -104,6 +104,11 @@ class Manifest(BaseModel):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def file(self) -> Path | None:
+        """The file this manifest was read from (None for one built in code)."""
+        return None if self._file == "manifest" else Path(self._file).resolve()
+
     def where(self, loc: tuple[Any, ...]) -> str:
         """'sources.yaml line 12, field 'sources[1].type'' for a field of this manifest."""
         line = self._lines.get(dotted(loc))

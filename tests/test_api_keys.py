@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.commands import app as commands_app
 from api.ratelimit import RateLimiter
+from sportello.cli import app as commands_app
 from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     Service,

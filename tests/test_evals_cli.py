@@ -10,11 +10,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from evals.commands import eval_app
 from evals.suite import Suite
+from sportello.cli.evals import eval_app
 from tests.test_evals_runner import service, suite  # noqa: F401 - fixtures
 
-# Mounted the way sportello/cli.py mounts it.
+# Mounted the way sportello.cli mounts it.
 app = typer.Typer()
 app.add_typer(eval_app, name="eval")
 

@@ -176,6 +176,13 @@ class Catalog:
                 [(etag, last_modified, doc_id) for doc_id, etag, last_modified in validators],
             )
 
+    def record_meta(self, meta: dict[str, str]) -> None:
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(meta.items()),
+            )
+
     def record_statuses(self, statuses: Iterable[SourceStatus]) -> None:
         with self._connect() as db:
             self._write_statuses(db, statuses)

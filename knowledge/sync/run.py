@@ -187,6 +187,7 @@ def sync_manifest(
         # Nothing to re-embed or re-chunk: only HTTP validators and the sync record move on.
         catalog.update_validators([(d.document.doc_id, d.etag, d.last_modified) for d in documents_to_store])
         catalog.record_statuses(statuses)
+        catalog.record_meta(_meta(manifest))
         sync_report.chunks_total = len(catalog.chunk_hashes())
         sync_report.seconds = time.perf_counter() - started
         return sync_report
@@ -216,7 +217,7 @@ def sync_manifest(
             documents=documents_to_store,
             chunks=[c for c in chunks if c.metadata["source_id"] in loaded],
             statuses=statuses,
-            meta={"active_collection": name, "embedder": embedder.name, "brand": manifest.brand},
+            meta=_meta(manifest, active_collection=name, embedder=embedder.name),
         )
     except BaseException:
         drop_collection(client, name)
@@ -232,6 +233,15 @@ def sync_manifest(
         manifest.brand, len(chunks), sync_report.chunks_embedded, sync_report.seconds,
     )
     return sync_report
+
+
+def _meta(manifest: Manifest, **values: str) -> dict[str, str]:
+    """What the catalog records about a sync; the manifest's path lets `serve` and `doctor` find
+    the brand without SPORTELLO_MANIFEST."""
+    meta = {**values, "brand": manifest.brand}
+    if manifest.file is not None:
+        meta["manifest_path"] = str(manifest.file)
+    return meta
 
 
 def _chunks_for(documents: list[StoredDocument]) -> list[Chunk]:

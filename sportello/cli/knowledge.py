@@ -1,81 +1,66 @@
-"""The `sportello` command. Every command that prints data also has `--json` for scripts.
+"""`sportello sync`, `search`, `sources` and `doctor`: the knowledge commands.
 
-Exit codes: 0 ok, 1 the command ran and found problems (e.g. `doctor --strict`), 2 bad input
-(invalid manifest, unreadable source, unreachable URL) — with a message that says what to fix.
+Project packages are imported inside each command (see `sportello.cli`): `sources` reads the
+catalog without loading Chroma or the embedding model.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, cast, get_args
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from knowledge.errors import KnowledgeError
-from knowledge.manifest import Manifest
-from knowledge.sources import load_manifest
-from sportello.settings import Settings
+from sportello.cli.output import JsonOption, console, fail, out, parse_now, print_json
+from sportello.errors import SportelloError
+from sportello.settings import RetrievalMode, Settings
 
-app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)
-console = Console(stderr=True, soft_wrap=True)
-out = Console()
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False) -> None:
-    settings = Settings.from_env()
-    level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
-    for noisy in ("httpx", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+if TYPE_CHECKING:
+    from knowledge.index import KnowledgeBase
+    from knowledge.manifest import Manifest
 
 
 def load_manifest_or_exit(path: Path) -> Manifest:
+    from knowledge.sources import load_manifest
+
     try:
         return load_manifest(path)
-    except KnowledgeError as exc:
+    except SportelloError as exc:
         raise fail(str(exc)) from exc
 
 
 def manifest_from_settings(settings: Settings, given: Path | None = None) -> Manifest:
+    """MANIFEST if given, else SPORTELLO_MANIFEST, else the manifest the last sync of the data dir read."""
+    from knowledge.index import Catalog
+
     path = given or settings.manifest
     if path is None:
-        raise fail("no manifest: pass MANIFEST or set SPORTELLO_MANIFEST to your sources.yaml")
+        recorded = Catalog(settings.data_dir).meta("manifest_path")
+        path = Path(recorded) if recorded else None
+    if path is None:
+        raise fail(
+            f"no manifest: pass MANIFEST, set SPORTELLO_MANIFEST, or run `sportello sync MANIFEST` first"
+            f" (nothing synced in {settings.data_dir})"
+        )
     return load_manifest_or_exit(path)
 
 
-@app.command()
 def sync(
     manifest_path: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The sources.yaml to index.")],
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Sync only these source ids.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read every source in MANIFEST and update the index (only changed content is re-embedded)."""
+    from knowledge.index import embedder_from_settings
+    from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
     settings = Settings.from_env()
     try:
         manifest = load_manifest(manifest_path)
-    except KnowledgeError as exc:
+    except SportelloError as exc:
         raise fail(f"{exc}\nThe previous index was left untouched.") from exc
     with Progress(
         TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -92,9 +77,9 @@ def sync(
         try:
             report = sync_manifest(
                 manifest, data_dir=settings.data_dir, chroma_url=settings.chroma_url,
-                embedder=_embedder(settings), on_progress=on_progress, only=source or None,
+                embedder=embedder_from_settings(settings), on_progress=on_progress, only=source or None,
             )
-        except KnowledgeError as exc:
+        except SportelloError as exc:
             raise fail(f"{exc}\nThe previous index was left untouched.") from exc
     if as_json:
         print_json(report.to_dict())
@@ -112,22 +97,16 @@ def sync(
             out.print(f"[yellow]{s.id}[/]: {problem}")
 
 
-def _embedder(settings: Settings):  # noqa: ANN202 - returns knowledge.embedding.Embedder
-    from knowledge.index import embedder_from_settings
-
-    return embedder_from_settings(settings)
-
-
-def open_knowledge(settings: Settings):  # noqa: ANN201
-    from knowledge.index import KnowledgeBase
+def open_knowledge(settings: Settings) -> KnowledgeBase:
+    from knowledge.index import KnowledgeBase, embedder_from_settings
 
     try:
-        return KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=_embedder(settings))
-    except KnowledgeError as exc:
+        embedder = embedder_from_settings(settings)
+        return KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder)
+    except SportelloError as exc:
         raise fail(str(exc)) from exc
 
 
-@app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many passages.")] = 5,
@@ -136,11 +115,11 @@ def search(
 ) -> None:
     """Search the index: passages with score, source, url, title and dates."""
     settings = Settings.from_env()
-    mode = mode or settings.retrieval_mode
-    if mode not in ("hybrid", "dense", "bm25"):
-        raise fail(f"unknown mode {mode!r}: use dense, hybrid or bm25")
+    chosen = mode or settings.retrieval_mode
+    if chosen not in get_args(RetrievalMode):
+        raise fail(f"unknown mode {chosen!r}: use dense, hybrid or bm25")
     kb = open_knowledge(settings)
-    passages = kb.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    passages = kb.search(query, k=k, mode=cast(RetrievalMode, chosen))
     if as_json:
         print_json([p.to_dict() for p in passages])
         return
@@ -154,7 +133,6 @@ def search(
     out.print(table)
 
 
-@app.command()
 def sources(as_json: JsonOption = False) -> None:
     """Each source with its last sync, document count and errors."""
     from knowledge.index import Catalog
@@ -175,23 +153,8 @@ def sources(as_json: JsonOption = False) -> None:
     out.print(table)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_now(value: str | None) -> datetime:
-    if value is None:
-        return now_utc()
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise fail(f"--now {value!r} is not an ISO date/time such as 2026-11-25T10:00:00+01:00") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@app.command()
 def doctor(
-    manifest_path: Annotated[Path | None, typer.Argument(metavar="[MANIFEST]", help="Defaults to $SPORTELLO_MANIFEST.")] = None,
+    manifest_path: Annotated[Path | None, typer.Argument(metavar="[MANIFEST]", help="Defaults to $SPORTELLO_MANIFEST, else the last synced one.")] = None,
     as_json: JsonOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any issue is found.")] = False,
     now: Annotated[str | None, typer.Option("--now", help="Judge freshness at this ISO time (default: now).")] = None,
@@ -203,7 +166,7 @@ def doctor(
     manifest = manifest_from_settings(settings, manifest_path)
     try:
         report = health_report(manifest, settings.data_dir, now=parse_now(now))
-    except KnowledgeError as exc:
+    except SportelloError as exc:
         raise fail(str(exc)) from exc
     if as_json:
         print_json(report.to_dict())
@@ -211,17 +174,3 @@ def doctor(
         typer.echo(report.render_text())
     if strict and report.issues:
         raise typer.Exit(1)
-
-
-def _mount_subcommands() -> None:
-    """The service (api/) and the evals (evals/) bring their own commands; the CLI only mounts them."""
-    from api.commands import keys_app
-    from api.commands import serve as serve_command
-    from evals.commands import eval_app
-
-    app.command(name="serve")(serve_command)
-    app.add_typer(keys_app, name="keys")
-    app.add_typer(eval_app, name="eval")
-
-
-_mount_subcommands()

@@ -1,21 +1,22 @@
-"""Command-line entry points of the service, mounted by `sportello/cli.py`:
-`sportello serve` and `sportello keys create|list|revoke`.
+"""`sportello serve` and `sportello keys create|list|revoke`: the service commands.
 
 Key commands work on the database directly (the same one the server uses), so the first admin
-or channel key can be made before the server ever runs.
+or channel key can be made before the server ever runs. The database layer (SQLAlchemy, alembic)
+is imported inside each command (see `sportello.cli`).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.db import Database
-from api.keys import ROLES, create_key, list_keys, revoke_key
 from sportello.settings import Settings
+
+if TYPE_CHECKING:
+    from api.db import Database
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -40,6 +41,8 @@ def serve(
 
 
 def _database() -> Database:
+    from api.db import Database
+
     db = Database(Settings.from_env().effective_database_url)
     db.migrate()
     return db
@@ -47,11 +50,13 @@ def _database() -> Database:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    role: Annotated[str, typer.Option(help="channel, operator, content or admin")],
     name: Annotated[str, typer.Option(help="what the key is for, e.g. whatsapp-prod")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
+    from api.keys import ROLES, create_key
+
     if role not in ROLES:
         raise typer.BadParameter(
             f"unknown role {role!r}; expected one of {', '.join(ROLES)}", param_hint="--role"
@@ -72,6 +77,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List active keys (never their secrets)."""
+    from api.keys import list_keys
+
     db = _database()
     try:
         with db.session() as session:
@@ -94,6 +101,7 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     from api.errors import UnknownKey
+    from api.keys import revoke_key
 
     db = _database()
     try:
@@ -105,11 +113,3 @@ def keys_revoke(
     finally:
         db.dispose()
     typer.echo(f"revoked {key_id}")
-
-
-app = typer.Typer(help="The Sportello HTTP service.", no_args_is_help=True)
-app.command()(serve)
-app.add_typer(keys_app, name="keys")
-
-if __name__ == "__main__":
-    app()

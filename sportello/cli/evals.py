@@ -1,4 +1,4 @@
-"""`sportello eval`: the typer sub-app mounted by sportello/cli.py.
+"""`sportello eval`: run a suite, measure the answers, compare with a baseline, gate a release.
 
     sportello eval SUITE [--url U --key K] [--json out.json] [--html out.html] [--markdown out.md]
                          [--baseline prev.json] [--fail-under METRIC=VALUE ...] [--fail-on-regression]
@@ -16,7 +16,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -26,17 +26,11 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from evals.baseline import compare
-from evals.errors import EvalError
-from evals.gate import GateResult, check, parse_thresholds
-from evals.metrics import METRIC_NAMES
-from evals.report import build_report, dumps, load_report, write_json
-from evals.report_html import render_html
-from evals.report_markdown import format_delta, format_value, render_markdown
-from evals.runner import CaseRun, HttpTarget, Runner
-from evals.scoring import score_all
-from evals.suite import Suite, load_suite
-from knowledge.errors import KnowledgeError
+from sportello.errors import SportelloError
+from sportello.settings import Settings
+
+if TYPE_CHECKING:
+    from evals import CaseRun, Suite
 
 
 class _RunByDefault(TyperGroup):
@@ -96,6 +90,18 @@ def run_command(
     resync: ResyncOption = False,
 ) -> None:
     """Run SUITE, print the metrics, write reports, compare with a baseline and apply the gate."""
+    from evals import (
+        EvalError,
+        GateResult,
+        build_report,
+        check,
+        compare,
+        load_report,
+        load_suite,
+        parse_thresholds,
+        score_all,
+    )
+
     to_stdout = json_out is not None and str(json_out) == "-"
     console = Console(stderr=True)
     out = console if to_stdout else Console()
@@ -157,6 +163,8 @@ def _quiet_per_turn_logs() -> None:
 
 
 def _parse_now(value: str | None) -> datetime | None:
+    from evals import EvalError
+
     if value is None:
         return None
     try:
@@ -175,6 +183,8 @@ def _run(
     data_dir: Path | None,
     resync: bool,
 ) -> tuple[dict[str, Any], list[CaseRun]] | None:
+    from evals import HttpTarget, Runner, in_process_target
+
     with Progress(
         TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, disable=not console.is_terminal, transient=True,
@@ -182,9 +192,6 @@ def _run(
         if url:
             target: Any = HttpTarget(url, key)
         else:
-            from evals.workspace import in_process_target
-            from sportello.settings import Settings
-
             tasks: dict[str, Any] = {}
 
             def on_sync(source_id: str, stage: str, done: int, total: int | None) -> None:
@@ -195,7 +202,7 @@ def _run(
 
             try:
                 target = in_process_target(suite, Settings.from_env(), data_dir=data_dir, resync=resync, on_progress=on_sync)
-            except KnowledgeError as exc:
+            except SportelloError as exc:
                 console.print(f"[bold red]error:[/] {exc}", highlight=False)
                 return None
         task = progress.add_task(f"eval {suite.name}", total=len(suite.cases))
@@ -216,6 +223,8 @@ def _write_outputs(
     html_out: Path | None,
     markdown_out: Path | None,
 ) -> None:
+    from evals import dumps, render_html, render_markdown, write_json
+
     if json_out is not None:
         if str(json_out) == "-":
             sys.stdout.write(dumps(report))
@@ -230,6 +239,8 @@ def _write_outputs(
 
 
 def _print_summary(out: Console, report: dict[str, Any]) -> None:
+    from evals import METRIC_NAMES, format_delta, format_value
+
     metrics = report["metrics"]
     deltas = {d["name"]: d for d in (report.get("baseline") or {}).get("metrics", [])}
     table = Table(title=f"Eval {report['suite']}: {metrics['passed']}/{metrics['cases']} passed")
@@ -281,11 +292,20 @@ def retrieval_command(
     resync: ResyncOption = False,
 ) -> None:
     """Recall@1/5/10 and MRR of bm25, dense and hybrid search on SUITE's cases that name a `cite`."""
-    from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
-    from evals.workspace import default_data_dir, ensure_index
+    from evals import (
+        EvalError,
+        TimedEmbedder,
+        benchmark,
+        default_data_dir,
+        dumps,
+        ensure_index,
+        load_suite,
+        retrieval_cases,
+        retrieval_table,
+        write_json,
+    )
     from knowledge.index import KnowledgeBase, embedder_from_settings
     from knowledge.sources import load_manifest
-    from sportello.settings import Settings
 
     to_stdout = json_out is not None and str(json_out) == "-"
     console = Console(stderr=True)
@@ -304,7 +324,7 @@ def retrieval_command(
         ensure_index(loaded, directory, settings, now=suite.now, force=resync)
         embedder = TimedEmbedder(embedder_from_settings(settings))
         kb = KnowledgeBase.open(directory, chroma_url=settings.chroma_url, embedder=embedder)
-    except KnowledgeError as exc:
+    except SportelloError as exc:
         raise _fail(console, str(exc)) from exc
     report = benchmark(kb, cases, suite_name=suite.name, run_at=datetime.now(UTC), embedder=embedder)
     out.print(retrieval_table(report))
