@@ -1,5 +1,22 @@
-"""The agent: retrieval, answer composition, citations and the handoff policy.
+"""The agent: one customer message in, one Reply out (understand, retrieve, assess trust,
+compose, check, decide). Entry point: `Assistant.respond(conversation, message, now=...)`.
 
-Entry point: `Assistant.respond(conversation, message, now=...) -> Reply`.
 Never imports `api`.
 """
+
+from agent.assistant import Assistant, AssistantConfig, build_assistant
+from agent.conversation import Conversation, Turn
+from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
+
+__all__ = [
+    "Assistant",
+    "AssistantConfig",
+    "Citation",
+    "Conversation",
+    "Handoff",
+    "HandoffReason",
+    "Reply",
+    "Turn",
+    "Warning",
+    "build_assistant",
+]

@@ -15,16 +15,18 @@ from functools import lru_cache
 from typing import Any
 
 from agent.catalog_match import ProductMatcher, ProductRef
-from agent.compose_offline import ComposeInput, compose_offline
+from agent.compose_offline import ComposeInput
+from agent.composers import Composer, OfflineComposer, composer_from_settings
 from agent.composition import Composition
 from agent.conversation import Conversation, Turn
 from agent.intents import Intent, detect_intent
 from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
-from knowledge.index import KnowledgeBase
+from knowledge.index import KnowledgeBase, embedder_from_settings
 from knowledge.manifest import Manifest
 from knowledge.text import fold
+from sportello.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ _FOLLOW_UP_MAX_WORDS = 12
 @dataclass(frozen=True)
 class AssistantConfig:
     k: int = 6
-    retrieval_mode: str = "dense"  # the best MRR on the demo suite; hybrid ties end to end (README)
+    retrieval_mode: RetrievalMode = "dense"  # the best MRR on the demo suite; hybrid ties end to end (README)
 
 
 class Assistant:
@@ -44,12 +46,12 @@ class Assistant:
         manifest: Manifest,
         knowledge: KnowledgeBase,
         *,
-        llm: Any | None = None,  # agent.compose_llm.LLMComposer
+        composer: Composer | None = None,
         config: AssistantConfig = AssistantConfig(),
     ) -> None:
         self.manifest = manifest
         self.kb = knowledge
-        self.llm = llm
+        self.composer = composer or OfflineComposer()
         self.config = config
         from knowledge.text import warm_up
 
@@ -95,7 +97,7 @@ class Assistant:
             trace: dict[str, Any] = {"intent": intent.name, "composer": "policy", "passages": []}
         else:
             passages = retrieve(
-                self.kb, message, subject, k=self.config.k, mode=self.config.retrieval_mode,  # type: ignore[arg-type]
+                self.kb, message, subject, k=self.config.k, mode=self.config.retrieval_mode,
                 store_names={s.key: s.aliases for s in state.stores}, language=lang, context=context,
             )
             inp = ComposeInput(
@@ -123,10 +125,7 @@ class Assistant:
         return reply
 
     def _compose(self, inp: ComposeInput, product: ProductRef | None) -> Composition:
-        offline = compose_offline(inp, product)
-        if self.llm is None:
-            return offline
-        return self.llm.compose(inp, offline)
+        return self.composer.compose(inp, product)
 
     def _finish(
         self, conversation: Conversation, message: str, lang: str, now: datetime, comp: Composition,
@@ -235,16 +234,8 @@ def _clean(text: str) -> str:
     return strip_instructions(text)[0]
 
 
-def build_assistant(settings: Any, manifest: Manifest) -> Assistant:
-    """The assistant for a deployment: the index in the data dir, an LLM only when configured."""
-    from knowledge.index import embedder_from_settings
-
+def build_assistant(settings: Settings, manifest: Manifest) -> Assistant:
+    """The assistant for a deployment: the index in the data dir, the composer the settings name."""
     kb = KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings))
-    llm = None
-    if getattr(settings, "llm_enabled", False):
-        from agent.compose_llm import LLMComposer
-
-        llm = LLMComposer.from_settings(settings)
-    config = AssistantConfig(retrieval_mode=getattr(settings, "retrieval_mode", AssistantConfig.retrieval_mode))
-    return Assistant(manifest, kb, llm=llm, config=config)
-
+    composer = composer_from_settings(settings, brand=manifest.brand)
+    return Assistant(manifest, kb, composer=composer, config=AssistantConfig(retrieval_mode=settings.retrieval_mode))

@@ -18,6 +18,7 @@ from agent.compose_offline import ComposeInput, citation_for_passage
 from agent.composition import Composition
 from agent.extractive import passage_body
 from knowledge.index import Passage, count_tokens, truncate_tokens
+from sportello.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class LLMComposer:
         self.timeout = timeout
 
     @classmethod
-    def from_settings(cls, settings: Any, brand: str = "the brand") -> LLMComposer:
+    def from_settings(cls, settings: Settings, brand: str = "the brand") -> LLMComposer:
         from openai import OpenAI
 
         client = OpenAI(base_url=settings.llm_base_url, api_key=settings.openai_api_key or "not-needed",

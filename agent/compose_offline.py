@@ -15,6 +15,7 @@ from datetime import datetime, time
 from typing import Any
 
 from agent.catalog_match import ProductRef, distinctive_words
+from agent.compose_store import compose_services, compose_store_info
 from agent.composition import Composition
 from agent.extractive import coverage, select_evidence
 from agent.intents import Intent, asks_open_status, elapsed_days
@@ -455,27 +456,52 @@ def _trim(text: str, limit: int = MAX_CHARS) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def _hours(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_hours(inp)
+
+
+def _product(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_product(inp, product) if product is not None else None
+
+
+def _policy(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_policy(inp)
+
+
+def _promotion(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_promotion(inp)
+
+
+def _services(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_services(inp.message, inp.lang, inp.subject.store_key, list(inp.state.stores), inp.documents,
+                            inp.idf)
+
+
+def _store_info(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
+    return compose_store_info(inp.lang, inp.subject.store_key, list(inp.state.stores), inp.documents)
+
+
+StructuredComposer = Callable[[ComposeInput, "ProductRef | None"], "Composition | None"]
+
+# Intent → the composer that answers it from structured facts; None lets the extractive answer speak.
+STRUCTURED_COMPOSERS: dict[str, StructuredComposer] = {
+    "hours": _hours,
+    "price": _product,
+    "availability": _product,
+    "shipping": _policy,
+    "returns": _policy,
+    "warranty": _policy,
+    "promotion": _promotion,
+    "services": _services,
+    "store_info": _store_info,
+}
+
+
 def compose_offline(inp: ComposeInput, product: ProductRef | None) -> Composition:
     """Structured answer when the question is about a fact we hold, else extractive."""
-    structured: Composition | None = None
     name = inp.intent.name
-    if name == "hours":
-        structured = compose_hours(inp)
-    elif name in ("price", "availability") and product is not None:
-        structured = compose_product(inp, product)
-    elif name in ("shipping", "returns", "warranty"):
-        structured = compose_policy(inp)
-    elif name == "promotion":
-        structured = compose_promotion(inp)
-    elif name == "services":
-        from agent.compose_store import compose_services
-
-        structured = compose_services(inp.message, inp.lang, inp.subject.store_key, list(inp.state.stores),
-                                      inp.documents, inp.idf)
-    elif name == "store_info":
-        from agent.compose_store import compose_store_info
-
-        structured = compose_store_info(inp.lang, inp.subject.store_key, list(inp.state.stores), inp.documents)
+    composer = STRUCTURED_COMPOSERS.get(name)
+    structured = composer(inp, product) if composer is not None else None
     if structured is None and product is not None and name in ("general", "price", "availability"):
         # Without a price or stock question, one shared word ("una nuova" ~ "Porta Nuova") is not
         # enough to assume the customer means a product.

@@ -19,8 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent.conversation import Conversation, Turn
-from agent.reply import Reply
+from agent import Conversation, Reply, Turn
 from api import models
 from api.errors import MessageIdTaken, UnknownConversation
 from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript

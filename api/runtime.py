@@ -75,7 +75,7 @@ class Runtime:
         if self._assistant is None:
             with self._build_lock:
                 if self._assistant is None:
-                    from agent.assistant import build_assistant
+                    from agent import build_assistant
 
                     self._assistant = build_assistant(self.settings, self.manifest)
         return self._assistant

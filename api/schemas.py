@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from agent.reply import HandoffReason
+from agent import HandoffReason
 from api.keys import Role
 
 Channel = Literal["whatsapp", "telegram", "web", "api"]

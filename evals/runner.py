@@ -23,8 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from agent.conversation import Conversation
-from agent.reply import Reply
+from agent import Conversation, Reply
 from evals.errors import TargetError
 from evals.suite import Case, Suite
 

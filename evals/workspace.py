@@ -69,7 +69,7 @@ def in_process_target(
     on_progress: ProgressCallback | None = None,
 ) -> InProcessTarget:
     """The real assistant (`agent.assistant.build_assistant`) on the suite's manifest."""
-    from agent.assistant import build_assistant  # the agent is only needed for in-process runs
+    from agent import build_assistant  # the agent is only needed for in-process runs
 
     manifest = load_manifest(suite.manifest)
     data_dir = data_dir or default_data_dir(settings, suite)

@@ -47,6 +47,7 @@ class Settings:
     # dense | hybrid | bm25 — dense is the measured best on the demo suite (README, "Retrieval").
     retrieval_mode: RetrievalMode = "dense"
 
+    composer: str | None = None  # a name in agent.composers.COMPOSERS; default: llm when configured
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 20.0

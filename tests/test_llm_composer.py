@@ -10,6 +10,7 @@ import pytest
 
 from agent.assistant import Assistant
 from agent.compose_llm import LLMComposer
+from agent.composers import LLMWithFallback
 from agent.conversation import Conversation
 from sportello.settings import Settings
 from tests.conftest import DEMO_NOW
@@ -30,7 +31,7 @@ def llm_assistant(script: Script, demo_manifest, demo_knowledge) -> Iterator[Ass
     with serve_app(create_llm_app(script)) as base_url:
         settings = Settings(llm_base_url=f"{base_url}/v1", llm_model="scripted", llm_timeout=1.0,
                             openai_api_key="sk-test")
-        yield Assistant(demo_manifest, demo_knowledge, llm=LLMComposer.from_settings(settings, brand="Demo"))
+        yield Assistant(demo_manifest, demo_knowledge, composer=LLMWithFallback(LLMComposer.from_settings(settings, brand="Demo")))
 
 
 def ask(assistant: Assistant, text: str = QUESTION):
@@ -84,7 +85,7 @@ def test_an_unreachable_endpoint_falls_back(demo_manifest, demo_knowledge) -> No
     from tests.llm_server import free_port
 
     settings = Settings(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_model="x", llm_timeout=1.0)
-    assistant = Assistant(demo_manifest, demo_knowledge, llm=LLMComposer.from_settings(settings))
+    assistant = Assistant(demo_manifest, demo_knowledge, composer=LLMWithFallback(LLMComposer.from_settings(settings)))
     assert ask(assistant).trace["composer"] == "offline-fallback"
 
 
