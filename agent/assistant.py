@@ -19,13 +19,18 @@ from agent.compose_offline import ComposeInput
 from agent.composers import Composer, OfflineComposer, composer_from_settings
 from agent.composition import Composition
 from agent.conversation import Conversation, Turn
+from agent.handoff_policy import classify_message, decide_handoff, summarize_for_operator
+from agent.injection import strip_instructions
 from agent.intents import Intent, detect_intent
 from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
+from agent.support_hours import next_human_availability, render_availability
+from knowledge.facts import find_stores
 from knowledge.index import KnowledgeBase, embedder_from_settings
 from knowledge.manifest import Manifest
-from knowledge.text import fold
+from knowledge.text import detect_language, fold, warm_up
+from knowledge.trust import assess_knowledge
 from sportello.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
@@ -53,7 +58,6 @@ class Assistant:
         self.kb = knowledge
         self.composer = composer or OfflineComposer()
         self.config = config
-        from knowledge.text import warm_up
 
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
         documents = list(knowledge.documents().values())
@@ -63,7 +67,6 @@ class Assistant:
 
     # Freshness depends on the day (promotions expire, hours go stale); conflicts do not.
     def _state(self, day_key: str) -> Any:
-        from knowledge.trust import assess_knowledge
 
         now = datetime.fromisoformat(day_key).replace(tzinfo=self.manifest.tz)
         return assess_knowledge(self._documents, self.manifest, now=now)
@@ -75,8 +78,6 @@ class Assistant:
 
     # --- the turn ------------------------------------------------------------------------------
     def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
-        from agent.handoff_policy import classify_message
-        from knowledge.text import detect_language
 
         started = time.perf_counter()
         now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
@@ -131,13 +132,11 @@ class Assistant:
         self, conversation: Conversation, message: str, lang: str, now: datetime, comp: Composition,
         passages: list[Any],
     ) -> Reply:
-        from agent.handoff_policy import decide_handoff
 
         evidence = [c.url or c.title for c in comp.citations] or [p.url or p.title for p in passages[:3]]
         handoff = decide_handoff(signal=None, grounded=comp.grounded, conversation=conversation, message=message,
                                  lang=lang, evidence=evidence)
         if handoff is None and comp.needs_human:
-            from agent.handoff_policy import summarize_for_operator
 
             handoff = Handoff(HandoffReason.STALE_INFORMATION,
                               summarize_for_operator(conversation, message, HandoffReason.STALE_INFORMATION, lang),
@@ -155,7 +154,6 @@ class Assistant:
         self, conversation: Conversation, message: str, lang: str, now: datetime, reason: HandoffReason,
         evidence: list[str], matched: str | None, *, handoff: Handoff | None = None,
     ) -> Reply:
-        from agent.handoff_policy import summarize_for_operator
 
         if handoff is None:
             handoff = Handoff(reason, summarize_for_operator(conversation, message, reason, lang), lang,
@@ -165,7 +163,6 @@ class Assistant:
         return Reply(text=text, language=lang, grounded=False, citations=[], warnings=[], handoff=handoff)
 
     def _availability(self, lang: str, now: datetime) -> str:
-        from agent.support_hours import next_human_availability, render_availability
 
         available, next_at = next_human_availability(
             self.manifest.support.opening_hours, now, country=self.manifest.country, timezone=self.manifest.tz
@@ -174,7 +171,6 @@ class Assistant:
 
     # --- subject and memory ---------------------------------------------------------------------
     def _subject(self, message: str, conversation: Conversation, state: Any) -> tuple[Subject, ProductRef | None]:
-        from knowledge.facts import find_stores
 
         stores = find_stores(message, list(state.stores))
         follow_up = len(message.split()) <= _FOLLOW_UP_MAX_WORDS
@@ -229,7 +225,6 @@ def _refers_back(message: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
-    from agent.injection import strip_instructions
 
     return strip_instructions(text)[0]
 

@@ -22,8 +22,10 @@ from agent.intents import Intent, asks_open_status, elapsed_days
 from agent.phrases import day_label, long_date, money, phrase, table
 from agent.reply import Citation, Warning
 from agent.retrieval import Subject
+from knowledge.hours import hours_on, render_ranges, render_weekly, status_at
 from knowledge.index import Passage
-from knowledge.text import fold, words
+from knowledge.text import fold, resolve_when, search_tokens, words
+from knowledge.trust import assess_evidence, store_week
 
 # Below this share of the question's (IDF-weighted) words found in the evidence, an
 # extractive answer is not considered grounded.  Calibrated on the demo suite (README).
@@ -127,9 +129,6 @@ def _finish(comp: Composition, lang: str, as_of: str | None = None) -> Compositi
 
 # --- hours ---------------------------------------------------------------------------------
 def compose_hours(inp: ComposeInput) -> Composition | None:
-    from knowledge.hours import hours_on, render_ranges, render_weekly, status_at
-    from knowledge.text import resolve_when
-    from knowledge.trust import assess_evidence, store_week
 
     state, lang = inp.state, inp.lang
     stores = list(state.stores)
@@ -248,7 +247,6 @@ def _dedupe_docs(items: list[Any]) -> list[Any]:
 
 # --- products ------------------------------------------------------------------------------
 def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | None:
-    from knowledge.trust import assess_evidence
 
     state, lang = inp.state, inp.lang
     price = state.winner(f"product:{product.key}:price")
@@ -279,7 +277,6 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
 
 # --- policies: shipping rule, returns, warranty ----------------------------------------------
 def compose_policy(inp: ComposeInput) -> Composition | None:
-    from knowledge.trust import assess_evidence
 
     state, lang, folded = inp.state, inp.lang, fold(inp.message)
     name = inp.intent.name
@@ -349,7 +346,6 @@ def _best_supported(fact: Any, inp: ComposeInput) -> Any:
 def _add_supporting_sentence(comp: Composition, inp: ComposeInput) -> None:
     """One sentence from the sources that adds what the question asked beyond the rule itself
     (a surcharge, a condition, how the promotion is applied)."""
-    from knowledge.text import search_tokens
 
     covered = set(search_tokens(comp.text))
     asked = set(search_tokens(inp.message)) - covered
@@ -366,7 +362,6 @@ def _add_supporting_sentence(comp: Composition, inp: ComposeInput) -> None:
 
 
 def _stale_docs(inp: ComposeInput) -> set[str]:
-    from knowledge.trust import assess_evidence
 
     return set(assess_evidence(inp.passages, inp.state).stale_doc_ids)
 
@@ -408,7 +403,6 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
 
 # --- extractive fallback -----------------------------------------------------------------------
 def compose_extractive(inp: ComposeInput) -> Composition:
-    from knowledge.trust import assess_evidence
 
     lang = inp.lang
     stale = _stale_docs(inp)

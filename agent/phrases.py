@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date
+from babel.numbers import format_currency
 
 PHRASES: dict[str, dict[str, str]] = {
     "it": {
@@ -172,6 +173,5 @@ def day_label(day: date, today: date, lang: str) -> str:
 
 
 def money(amount: float, currency: str, lang: str) -> str:
-    from babel.numbers import format_currency
 
     return format_currency(amount, currency or "EUR", locale="it_IT" if lang == "it" else "en_IE")

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.conversations import Assistant
+from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit
 from api.routes import conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
@@ -66,7 +67,6 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory for `sportello serve`: settings from SPORTELLO_* variables."""
-    from api.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)

@@ -30,6 +30,10 @@ from typing import Any
 import httpx
 import yaml
 
+from knowledge.index import Catalog
+from knowledge.sources import load_manifest
+from knowledge.sync import sync_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = ROOT / "examples" / "demo-brand" / "sources.yaml"
 DEFAULT_SUITE = ROOT / "evals" / "suites" / "demo.yaml"
@@ -83,12 +87,9 @@ def free_port() -> int:
 
 
 def ensure_index(manifest: Path, data_dir: Path | None, workdir: Path) -> Path:
-    from knowledge.index import Catalog
 
     if data_dir is not None and Catalog(data_dir).meta("active_collection"):
         return data_dir
-    from knowledge.sources import load_manifest
-    from knowledge.sync import sync_manifest
 
     target = data_dir or workdir / "data"
     started = time.perf_counter()

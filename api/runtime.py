@@ -5,16 +5,20 @@ seconds; the liveness probe and key management should not wait for it)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
+from agent import build_assistant
 from api.conversations import Assistant
 from api.db import Database
 from api.errors import NotConfigured
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
+from knowledge.errors import IndexUnavailable
+from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
 from knowledge.manifest import Manifest
 from knowledge.sources import load_manifest
 from sportello.settings import Settings
@@ -51,32 +55,41 @@ class Runtime:
             self.worker.notify()
 
     # --- lazily built collaborators ---------------------------------------------------------
+    def manifest_path(self) -> Path | None:
+        """SPORTELLO_MANIFEST when set; else the manifest the last sync of the data dir read."""
+        if self.settings.manifest is not None:
+            return self.settings.manifest
+        recorded = Catalog(self.settings.data_dir).meta("manifest_path")
+        return Path(recorded) if recorded else None
+
     @property
     def manifest(self) -> Manifest:
         if self._manifest is None:
-            if self.settings.manifest is None:
+            path = self.manifest_path()
+            if path is None:
                 raise NotConfigured(
-                    "no sources manifest configured: set SPORTELLO_MANIFEST=path/to/sources.yaml and restart"
+                    "no sources manifest: run `sportello sync path/to/sources.yaml` (serve then uses it)"
+                    " or set SPORTELLO_MANIFEST=path/to/sources.yaml and restart"
                 )
-            self._manifest = load_manifest(self.settings.manifest)
+            self._manifest = load_manifest(path)
         return self._manifest
 
     def reload_manifest(self) -> Manifest:
         """Read the manifest file again (content teams edit it, then sync); an injected one stays."""
-        if not self._injected_manifest and self.settings.manifest is not None:
-            self._manifest = load_manifest(self.settings.manifest)
+        if not self._injected_manifest:
+            path = self.manifest_path()
+            if path is not None:
+                self._manifest = load_manifest(path)
         return self.manifest
 
     @property
     def has_manifest(self) -> bool:
-        return self._manifest is not None or self.settings.manifest is not None
+        return self._manifest is not None or self.manifest_path() is not None
 
     def assistant(self) -> Assistant:
         if self._assistant is None:
             with self._build_lock:
                 if self._assistant is None:
-                    from agent import build_assistant
-
                     self._assistant = build_assistant(self.settings, self.manifest)
         return self._assistant
 
@@ -84,8 +97,6 @@ class Runtime:
         if self._embedder is None:
             with self._build_lock:
                 if self._embedder is None:
-                    from knowledge.index import embedder_from_settings
-
                     self._embedder = embedder_from_settings(self.settings)
         return self._embedder
 
@@ -101,9 +112,6 @@ class Runtime:
                 elif self.has_manifest:
                     kb = getattr(self.assistant(), "kb", None)
                 if kb is None:
-                    from knowledge.errors import IndexUnavailable
-                    from knowledge.index import Catalog, KnowledgeBase
-
                     # Before loading an embedding model for nothing:
                     if Catalog(self.settings.data_dir).meta("active_collection") is None:
                         raise IndexUnavailable(

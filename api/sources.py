@@ -25,13 +25,14 @@ from api.keys import Principal
 from api.runtime import Runtime
 from api.webhooks import emit
 from knowledge.errors import KnowledgeError
+from knowledge.index import Catalog
+from knowledge.sync import health_report, sync_manifest
 
 log = logging.getLogger(__name__)
 
 
 def list_sources(runtime: Runtime) -> list[dict[str, Any]]:
     """Every source the manifest declares, with what the catalog knows of its last sync."""
-    from knowledge.index import Catalog
 
     statuses = {s.id: s.to_dict() for s in Catalog(runtime.settings.data_dir).sources()}
     out: list[dict[str, Any]] = []
@@ -120,7 +121,6 @@ def recover_interrupted_jobs(session: Session, *, now: datetime) -> int:
 
 def run_sync_job(runtime: Runtime, job_id: str) -> None:
     """Run one queued job to completion; never raises (the outcome is on the job row)."""
-    from knowledge.sync import sync_manifest
 
     with runtime.sync_lock:
         with runtime.db.session() as session:
@@ -169,14 +169,12 @@ def _finish(runtime: Runtime, job_id: str, **values: Any) -> None:
 
 def health(runtime: Runtime, *, now: datetime) -> dict[str, Any]:
     manifest = runtime.manifest  # NotConfigured first: no manifest, no report
-    from knowledge.sync import health_report
 
     return _jsonable(health_report(manifest, runtime.settings.data_dir, now=now).to_dict())
 
 
 def announce_issues(runtime: Runtime, *, job_id: str | None, source_id: str | None, now: datetime) -> int:
     """Emit `knowledge.issue_found` for each issue in the health report not announced before."""
-    from knowledge.sync import health_report
 
     report = health_report(runtime.manifest, runtime.settings.data_dir, now=now)
     announced = 0

