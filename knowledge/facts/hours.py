@@ -29,7 +29,6 @@ from knowledge.facts.stores import (
     store_for_url,
 )
 from knowledge.hours import (
-    WEEKDAY_NAMES,
     SpecialHours,
     TimeRange,
     WeeklyHours,
@@ -44,8 +43,11 @@ from knowledge.text import (
     DAY_SPAN,
     DAY_WORDS,
     ISO_DATE,
+    LANGUAGES,
     dates_in,
     fold,
+    phrase_table,
+    weekday_name,
     without_weekdays,
 )
 
@@ -108,25 +110,28 @@ def _hours_facts(
     source_text: str,
     partial: dict[int, list[list[str | None]]] | None = None,
 ) -> Iterator[Fact]:
-    names = WEEKDAY_NAMES[origin.lang]
+    def name(day: int) -> str:
+        return weekday_name(day, origin.lang)
+
     if weekly is not None:
         for day, ranges in sorted(weekly.days.items()):
-            display = f"{names[day]}: {render_ranges(ranges, origin.lang)}"
+            display = f"{name(day)}: {render_ranges(ranges, origin.lang)}"
             yield origin.fact(
                 "hours",
                 f"store:{store.key}:weekday:{day}",
                 hours_value(ranges),
                 display,
                 store=store.key,
+                # The day as the page may write it, in its own language first.
                 snippet=_snippet(
-                    source_text, (names[day], WEEKDAY_NAMES["en" if origin.lang == "it" else "it"][day])
+                    source_text, tuple(dict.fromkeys(weekday_name(day, lang) for lang in (origin.lang, *LANGUAGES)))
                 ),
             )
     for day, value in sorted((partial or {}).items()):
         opens, closes = value[0]
-        word = {"it": ("apre alle", "chiude alle"), "en": ("opens at", "closes at")}[origin.lang]
+        words = phrase_table(origin.lang, "hours")
         display = (
-            f"{names[day]}: {word[0]} {opens}" if closes is None else f"{names[day]}: {word[1]} {closes}"
+            f"{name(day)}: {words['opens_at']} {opens}" if closes is None else f"{name(day)}: {words['closes_at']} {closes}"
         )
         yield origin.fact(
             "hours",
@@ -134,7 +139,7 @@ def _hours_facts(
             value,
             display,
             store=store.key,
-            snippet=_snippet(source_text, (names[day],)),
+            snippet=_snippet(source_text, (name(day),)),
         )
     for special in specials:
         span = (special.valid_through - special.valid_from).days

@@ -1,4 +1,4 @@
-"""Dates written in Italian and English prose: "25 e 26 dicembre", "dal 24 al 30 novembre 2025",
+"""Dates written in prose (every language with data; examples in Italian and English): "25 e 26 dicembre", "dal 24 al 30 novembre 2025",
 "December 24, 2026", "2026-12-24". A date without a year takes it from a reference date (the
 document's), so a page written in November about "6 gennaio" means the coming January.
 
@@ -10,25 +10,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-DAY_WORDS = {
-    "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3, "venerdi": 4, "sabato": 5, "sabati": 5,
-    "domenica": 6, "domeniche": 6, "monday": 0, "mondays": 0, "tuesday": 1, "tuesdays": 1,
-    "wednesday": 2, "wednesdays": 2, "thursday": 3, "thursdays": 3, "friday": 4, "fridays": 4,
-    "saturday": 5, "saturdays": 5, "sunday": 6, "sundays": 6,
-}  # fmt: skip
+from knowledge.text.calendar import month_words, weekday_words
+
+DAY_WORDS = weekday_words()
 DAY_PATTERN = re.compile(r"(?<![a-z])(" + "|".join(sorted(DAY_WORDS, key=len, reverse=True)) + r")(?![a-z])")
-# Month names and abbreviations, Italian and English: the one table every date parser reads.
-MONTH_NUMBERS = {
-    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
-    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9,
-    "ott": 10, "nov": 11, "dic": 12, "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "dec": 12,
-}  # fmt: skip
-# In running prose "mar" (martedì) and "set" are ordinary words, so this module reads "sett" instead.
-MONTHS = {k: v for k, v in MONTH_NUMBERS.items() if k not in ("mar", "set")} | {"sett": 9}
+# Month names and abbreviations of every language with data: the one table every date parser reads.
+MONTH_NUMBERS = month_words()
+# In running prose some abbreviations are ordinary words ("mar", "set"): see `month_words`.
+MONTHS = month_words(in_prose=True)
 MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "25 dicembre 2026", "25 e 26 dicembre", "24, 25 and 26 December"
 DAY_LIST = re.compile(

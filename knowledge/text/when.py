@@ -16,7 +16,7 @@ from functools import lru_cache
 import holidays
 from dateutil.easter import easter
 
-from knowledge.text.dates import MONTH_NUMBERS
+from knowledge.text.calendar import month_words, month_words_first, weekday_words
 from knowledge.text.fold import fold
 
 
@@ -37,16 +37,11 @@ class _Match:
     day: date | None  # None: "now"
 
 
-_MONTHS = MONTH_NUMBERS
-# Month-first dates ("December 26") are English; Italian abbreviations there would misread
-# "mar" (martedì) or "set".
-_MONTHS_FIRST = [
-    m for m in _MONTHS if m not in ("mar", "mag", "set", "gen", "giu", "lug", "ago", "ott", "dic")
-]
-_WEEKDAYS = {
-    "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3, "venerdi": 4, "sabato": 5, "domenica": 6,
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
-}  # fmt: skip
+_MONTHS = month_words()
+# Month-first dates ("December 26") come from languages that write them so (CLDR); ambiguous
+# abbreviations ("mar", "set") never open one.
+_MONTHS_FIRST = list(month_words_first())
+_WEEKDAYS = weekday_words(plurals=False)
 _RELATIVE = {
     "the day after tomorrow": 2, "day after tomorrow": 2, "dopodomani": 2,
     "domani mattina": 1, "domattina": 1, "domani": 1, "tomorrow": 1,

@@ -14,9 +14,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from knowledge.text import MONTH_NUMBERS
+from knowledge.text import month_words
 
-_MONTHS = MONTH_NUMBERS
+_MONTHS = month_words()
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 
 # Words that introduce the date a page was last changed.  Publication cues ("pubblicato il",
