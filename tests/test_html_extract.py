@@ -72,6 +72,32 @@ def test_jsonld_graph_is_flattened_and_sloppy_json_is_still_read(store_page) -> 
     assert [node["@type"] for node in store_page.jsonld] == ["WebPage", "Store", "BreadcrumbList"]
 
 
+MICRODATA_PAGE = """<!doctype html><html lang="en"><head><title>Our Leeds shop</title></head><body><main>
+<div itemscope itemtype="https://schema.org/HardwareStore">
+  <h1 itemprop="name">Acme Leeds</h1>
+  <p itemprop="address" itemscope itemtype="https://schema.org/PostalAddress">
+    <span itemprop="streetAddress">12 Briggate</span>, <span itemprop="addressLocality">Leeds</span></p>
+  <meta itemprop="openingHours" content="Mo-Sa 09:00-17:30">Monday to Saturday 9am to 5.30pm
+</div>
+<script type="application/ld+json">{"@type": "WebPage", // a comment a CMS left
+ "name": "Leeds",}</script>
+<script type="application/ld+json">{ this block is broken </script>
+</main></body></html>"""
+
+
+def test_microdata_store_nodes_are_read_next_to_json_ld() -> None:
+    page = extract_page(MICRODATA_PAGE, "https://acme.example/leeds/")
+    store = next(node for node in page.jsonld if node.get("@type") == "HardwareStore")
+    assert store["name"] == "Acme Leeds"
+    assert store["openingHours"] == "Mo-Sa 09:00-17:30"
+    assert store["address"]["addressLocality"] == "Leeds"
+
+
+def test_a_json_ld_block_with_comments_is_read_and_a_broken_one_hides_nothing_else() -> None:
+    page = extract_page(MICRODATA_PAGE, "https://acme.example/leeds/")
+    assert {"@type": "WebPage", "name": "Leeds"} in page.jsonld
+
+
 def test_page_metadata_is_read(store_page) -> None:
     assert store_page.title == "Negozio di Milano | Acme"
     assert store_page.language == "it"

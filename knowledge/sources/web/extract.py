@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import extruct
+import jstyleson
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from trafilatura.settings import use_config
@@ -24,7 +26,7 @@ class ExtractedPage:
     title: str
     text: str  # main content, markdown-ish: '# ' headings, '- ' list items, '| a | b |' table rows
     language: str | None  # primary subtag of <html lang>, e.g. "it"
-    jsonld: list[dict[str, Any]]  # JSON-LD nodes, @graph flattened
+    jsonld: list[dict[str, Any]]  # JSON-LD and microdata nodes, @graph flattened
     headings: list[str]
     tables: list[list[list[str]]]  # table → rows → cell texts, from the main content
     canonical: str | None  # absolute <link rel=canonical>, fragment dropped
@@ -71,7 +73,7 @@ def extract_page(html: str, url: str) -> ExtractedPage:
     title = _title(tree)
     language = _language(tree)
     canonical = _canonical(tree, base)
-    jsonld = _jsonld(tree)
+    jsonld = _jsonld(tree) + _microdata(html, url)
     links = _links(tree, base, url)
 
     _drop(tree, _NEVER_TEXT)
@@ -200,6 +202,7 @@ def _links(tree: LexborHTMLParser, base: str, url: str) -> list[str]:
 
 
 def _jsonld(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    """Every JSON-LD block, each read on its own so one broken block does not hide the others."""
     nodes: list[dict[str, Any]] = []
     for script in tree.css("script[type]"):
         if (script.attributes.get("type") or "").split(";")[0].strip().lower() != "application/ld+json":
@@ -210,19 +213,31 @@ def _jsonld(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     return nodes
 
 
+_WRAPPER = re.compile(r"^\s*(<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(-->|//\s*\]\]>|\]\]>)\s*$")
+
+
 def _loads_lenient(raw: str) -> Any:
-    """JSON-LD as found in the wild: wrapped in comments or CDATA, with trailing commas."""
-    raw = raw.strip()
+    """JSON-LD as found in the wild: wrapped in HTML comments or CDATA, with // comments or trailing
+    commas. jstyleson (extruct's own reader for sloppy JSON-LD) takes the comments and commas."""
     try:
         return json.loads(raw, strict=False)
     except ValueError:
         pass
-    cleaned = re.sub(r"^\s*(<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(-->|//\s*\]\]>|\]\]>)\s*$", "", raw)
-    cleaned = re.sub(r",\s*([}\]])", r"\1", cleaned)
     try:
-        return json.loads(cleaned, strict=False)
+        return jstyleson.loads(_WRAPPER.sub("", raw.strip()), strict=False)
     except ValueError:
         return None
+
+
+def _microdata(html: str, url: str) -> list[dict[str, Any]]:
+    """schema.org microdata (itemscope/itemprop), as JSON-LD-shaped nodes, read by extruct."""
+    if "itemscope" not in html:
+        return []  # most pages have none: skip a second parse of the HTML
+    try:
+        found = extruct.extract(html, base_url=url, syntaxes=["microdata"], uniform=True, errors="ignore")
+    except Exception:  # extruct and lxml raise their own types on broken markup
+        return []
+    return [node for item in found.get("microdata", []) for node in _flatten_graph(item)]
 
 
 def _flatten_graph(data: Any) -> list[dict[str, Any]]:
