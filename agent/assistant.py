@@ -26,9 +26,9 @@ from agent.phrases import PHRASES, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.retrieval import Subject, retrieve
 from agent.support_hours import next_human_availability, render_availability
+from knowledge import Manifest
 from knowledge.facts import find_stores
 from knowledge.index import KnowledgeBase, embedder_from_settings
-from knowledge.manifest import Manifest
 from knowledge.text import detect_language, fold, warm_up
 from knowledge.trust import assess_knowledge
 from sportello.settings import RetrievalMode, Settings

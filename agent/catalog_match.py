@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from knowledge.documents import Document
+from knowledge import Document
 from knowledge.text import words
 
 _GENERIC = frozenset(

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.composition import Composition
 from agent.reply import Citation
-from knowledge.documents import Document
+from knowledge import Document
 from knowledge.text import fold, search_tokens
 
 _PHRASES = {

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours, ParserError, State, UnknownCountryError
 
-from knowledge.errors import ManifestError
+from knowledge import ManifestError
 
 LOOKAHEAD_DAYS = 14
 

@@ -1,4 +1,36 @@
 """The HTTP service: conversations, human handoff, keys, knowledge routes and signed webhooks.
 
-Entry point: `api.app.create_app(settings) -> FastAPI`. The only package that knows HTTP.
+Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP.
 """
+
+from api.app import create_app, create_app_from_env
+from api.db import Database
+from api.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    UnknownKey,
+)
+from api.keys import ROLES, create_key, list_keys, revoke_key
+
+__all__ = [
+    "ROLES",
+    "AuthenticationFailed",
+    "Conflict",
+    "Database",
+    "Forbidden",
+    "NotConfigured",
+    "NotFound",
+    "RateLimited",
+    "ServiceError",
+    "UnknownKey",
+    "create_app",
+    "create_app_from_env",
+    "create_key",
+    "list_keys",
+    "revoke_key",
+]

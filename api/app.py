@@ -20,7 +20,7 @@ from api.routes import conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
 from api.webhooks import DeliveryPolicy
-from knowledge.manifest import Manifest
+from knowledge import Manifest
 from sportello.settings import Settings
 
 DESCRIPTION = """Grounded, cited answers for a brand's customers, with human handoff.

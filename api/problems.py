@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
-from knowledge.errors import (
+from knowledge import (
     IndexUnavailable,
     KnowledgeError,
     ManifestError,

@@ -17,9 +17,8 @@ from api.errors import NotConfigured
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
-from knowledge.errors import IndexUnavailable
+from knowledge import IndexUnavailable, Manifest
 from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
-from knowledge.manifest import Manifest
 from knowledge.sources import load_manifest
 from sportello.settings import Settings
 

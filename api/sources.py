@@ -24,7 +24,7 @@ from api.errors import UnknownSource, UnknownSyncJob
 from api.keys import Principal
 from api.runtime import Runtime
 from api.webhooks import emit
-from knowledge.errors import KnowledgeError
+from knowledge import KnowledgeError
 from knowledge.index import Catalog
 from knowledge.sync import health_report, sync_manifest
 

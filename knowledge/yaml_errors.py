@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from pydantic_core import ErrorDetails
+
+from knowledge.errors import KnowledgeError
 
 
-class YamlSyntaxError(ValueError):
+class YamlSyntaxError(KnowledgeError, ValueError):
     """Not valid YAML; the message names the line when the parser knows it."""
 
 
@@ -36,7 +39,7 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
-def error_message(error: dict[str, Any]) -> str:
+def error_message(error: ErrorDetails) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 

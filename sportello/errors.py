@@ -8,29 +8,33 @@ into a message and exit code 2, and the API maps each branch to one problem+json
     ├── SettingsError                 a SPORTELLO_* variable has an invalid value (sportello.settings)
     ├── KnowledgeError                the brand's knowledge needs a person's fix (knowledge.errors)
     │   ├── ManifestError             the sources manifest is invalid (file, line, field)
+    │   ├── YamlSyntaxError           a YAML file (manifest, suite) is not valid YAML (with its line)
     │   ├── SourceError               a source cannot be read at all
     │   │   ├── SourceUnreachable     its URL cannot be fetched
     │   │   └── SourceFormatError     its file is malformed (a column, a row, invalid JSON-LD)
-    │   ├── SourceTypeError           a manifest names a source type no parser is registered for
+    │   ├── FeedProblem               a problem in a feed's content, before its source id is known
+    │   ├── SourceTypeError           a manifest names a source type no reader is registered for
     │   ├── HoursFormatError          an opening-hours string or object cannot be read
     │   ├── IndexUnavailable          no index yet, or the Chroma server cannot be reached
     │   └── EmbedderError             the configured embedder is unknown or unusable
-    ├── AgentError                    the turn could not be made as configured (agent.errors)
+    ├── AgentError                    the turn cannot be made as configured (agent.errors)
     │   └── ComposerError             an unknown composer, or one that cannot be built
     ├── EvalError                     evals input a person must fix (evals.errors)
     │   ├── SuiteError                an eval suite is invalid (file, case, line, field)
-    │   ├── BaselineError             a baseline report cannot be read or does not match
-    │   ├── ThresholdError            a --fail-under threshold is malformed
-    │   └── TargetError               the service under test cannot be reached or answered badly
-    └── ServiceError                  a request the HTTP service refuses (api.errors)
-        ├── NotFound                  …UnknownConversation, UnknownHandoff, UnknownKey, UnknownWebhook,
-        │                             UnknownSource, UnknownSyncJob
-        ├── Conflict                  …InvalidTransition, NotYourHandoff, MessageIdTaken, HandoffAlreadyOpen
-        ├── InvalidCursor
-        ├── NotConfigured
-        ├── AuthenticationFailed
-        ├── Forbidden
-        └── RateLimited
+    │   ├── ReportError               a report (a --baseline) cannot be read or is another version
+    │   ├── GateError                 a --fail-under threshold is malformed
+    │   │   └── UnknownMetric         it names a metric the report does not have
+    │   └── TargetError               the assistant under test could not answer (HTTP error, down)
+    └── ServiceError                  a request the HTTP service refuses (api.errors → problem+json)
+        ├── NotFound                  404: UnknownConversation, UnknownHandoff, UnknownKey,
+        │                             UnknownWebhook, UnknownSource, UnknownSyncJob
+        ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
+        │                             HandoffAlreadyOpen
+        ├── InvalidCursor             400: a pagination cursor the service did not make
+        ├── NotConfigured             503: no manifest or no index yet
+        ├── AuthenticationFailed      401
+        ├── Forbidden                 403
+        └── RateLimited               429, with Retry-After
 """
 
 from __future__ import annotations

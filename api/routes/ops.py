@@ -11,7 +11,7 @@ from api.deps import RuntimeDep
 from api.metrics import CONTENT_TYPE
 from api.problems import problem
 from api.runtime import Runtime
-from knowledge.errors import IndexUnavailable
+from knowledge import IndexUnavailable
 from knowledge.index import Catalog, chroma_client
 
 router = APIRouter(tags=["operations"])

@@ -146,17 +146,17 @@ def _hours_facts(
         if span > _MAX_SPECIAL_SPAN_DAYS:
             continue
         for offset in range(span + 1):
-            day = special.valid_from + timedelta(days=offset)
-            label = format_date(day, "d MMMM y", locale=origin.lang)
+            special_day = special.valid_from + timedelta(days=offset)
+            label = format_date(special_day, "d MMMM y", locale=origin.lang)
             yield origin.fact(
                 "special_hours",
-                f"store:{store.key}:special:{day.isoformat()}",
+                f"store:{store.key}:special:{special_day.isoformat()}",
                 hours_value(special.ranges),
                 f"{label}: {render_ranges(special.ranges, origin.lang)}",
-                valid_from=day,
-                valid_through=day,
+                valid_from=special_day,
+                valid_through=special_day,
                 store=store.key,
-                snippet=_snippet(source_text, (format_date(day, "d MMMM", locale=origin.lang),)),
+                snippet=_snippet(source_text, (format_date(special_day, "d MMMM", locale=origin.lang),)),
             )
 
 

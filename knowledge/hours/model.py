@@ -204,9 +204,9 @@ def status_at(weekly: WeeklyHours | None, specials: Sequence[SpecialHours], at: 
     if current:
         end = max(e for _, e, _ in current)
         rule = next(r for s, e, r in current if e == end)
-        end = _extend(weekly, specials, end, limit=local + timedelta(days=_LOOKAHEAD_DAYS))
-        closes_at = None if end is None else _aware(end, tz)
-        reopens = None if end is None else _next_start(weekly, specials, end, today)
+        until = _extend(weekly, specials, end, limit=local + timedelta(days=_LOOKAHEAD_DAYS))
+        closes_at = None if until is None else _aware(until, tz)
+        reopens = None if until is None else _next_start(weekly, specials, until, today)
         return OpenStatus(True, closes_at, reopens and _aware(reopens, tz), rule, ranges_today or ())
     nxt = _next_start(weekly, specials, local, today)
     return OpenStatus(False, None, nxt and _aware(nxt, tz), rule_today, ranges_today or ())

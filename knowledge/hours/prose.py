@@ -303,18 +303,18 @@ def _range_value(match: re.Match[str], text: str) -> TimeRange | None:
         ap1 = ap2 if (h1 % 12) < (h2 % 12) else ("a" if ap2 == "p" else "p")
     if ap1 and not ap2 and h2 <= 12:
         ap2 = ap1 if (h2 % 12) > (h1 % 12) else ("p" if ap1 == "a" else "a")
-    h1, h2 = _twelve_hour(h1, ap1), _twelve_hour(h2, ap2)
-    if h1 is None or h2 is None or h1 > 23 or h2 > 24 or (h2 == 24 and m2):
+    open_hour, close_hour = _twelve_hour(h1, ap1), _twelve_hour(h2, ap2)
+    if open_hour is None or close_hour is None or open_hour > 23 or close_hour > 24 or (close_hour == 24 and m2):
         return None
-    if not (ap1 or ap2) and 0 < h2 < h1 < 12:
-        h2 += 12  # "Mon-Fri 9-5", "8.30-4.30": a morning opening closing "earlier" closes in the afternoon
-    opens, closes = time(h1, m1), (MIDNIGHT if h2 == 24 else time(h2, m2))
+    if not (ap1 or ap2) and 0 < close_hour < open_hour < 12:
+        close_hour += 12  # "Mon-Fri 9-5", "8.30-4.30": a morning opening closing "earlier" closes in the afternoon
+    opens, closes = time(open_hour, m1), (MIDNIGHT if close_hour == 24 else time(close_hour, m2))
     plain = not (exact1 or exact2 or ap1 or ap2 or match.group("pre"))
-    if plain and not (h1 >= 5 or (h1 == 0 and h2 == 24)):
+    if plain and not (open_hour >= 5 or (open_hour == 0 and close_hour == 24)):
         return None  # "1-2 giorni", "0-3 anni": small bare numbers are not opening hours
     if _UNITS.match(text, match.end()):
         return None
-    if opens == closes and not (opens == MIDNIGHT and h2 == 24):
+    if opens == closes and not (opens == MIDNIGHT and close_hour == 24):
         return None
     return TimeRange(opens, closes)
 
@@ -417,8 +417,8 @@ def _combine(groups: Sequence[_Group]) -> WeeklyHours | None:
             partial += group.partial
     for day in implied_closed:
         result.setdefault(day, ())
-    for days, half in partial:
-        for day in days:
+    for half_days, half in partial:
+        for day in half_days:
             if day in result:
                 result[day] = tuple(r for r in result[day] if not _in_half(r, half))
     if not result:

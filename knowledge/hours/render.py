@@ -15,7 +15,7 @@ from knowledge.text import phrase_table, weekday_name
 
 def render_ranges(ranges: Sequence[TimeRange] | None, lang: str = "it") -> str:
     """'9:00–12:30 e 15:00–19:30', 'chiuso' / 'closed' (in `lang`)."""
-    words = phrase_table(lang, "hours")
+    words: dict[str, str] = phrase_table(lang, "hours")
     if ranges is None:
         return words["unknown"]
     if not ranges:
@@ -31,7 +31,7 @@ def render_ranges(ranges: Sequence[TimeRange] | None, lang: str = "it") -> str:
 def render_weekly(weekly: WeeklyHours | None, lang: str = "it") -> str:
     """'lunedì–venerdì 9:00–19:30; sabato 9:00–13:00; domenica chiuso': equal consecutive days
     grouped, unknown days left out."""
-    words = phrase_table(lang, "hours")
+    words: dict[str, str] = phrase_table(lang, "hours")
     if weekly is None or not weekly.days:
         return words["unknown"]
     runs: list[tuple[int, int, tuple[TimeRange, ...]]] = []

@@ -53,13 +53,13 @@ def parse_opening_hours_specification(spec: Any) -> tuple[WeeklyHours, list[Spec
         elif days is None:
             spans.setdefault(valid, []).extend(ranges)
         else:
-            day = valid[0]
+            span_day = valid[0]
             if (valid[1] - valid[0]).days > 366:
                 raise HoursFormatError(f"{where}: special hours by weekday over more than a year; split the span")
-            while day <= valid[1]:
-                if day.weekday() in days:
-                    spans.setdefault((day, day), []).extend(ranges)
-                day += timedelta(days=1)
+            while span_day <= valid[1]:
+                if span_day.weekday() in days:
+                    spans.setdefault((span_day, span_day), []).extend(ranges)
+                span_day += timedelta(days=1)
     specials = [SpecialHours(a, b, sorted_ranges(r)) for (a, b), r in sorted(spans.items())]
     return WeeklyHours({d: sorted_ranges(r) for d, r in sorted(weekly.items())}), specials
 

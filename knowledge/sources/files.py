@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from knowledge.errors import SourceError, SourceUnreachable
+from knowledge.errors import FeedProblem, SourceError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
 
 USER_AGENT = "Sportello/0.1 (knowledge sync)"
@@ -45,14 +45,6 @@ _MEDIA_TYPES = {
     "application/rss+xml": "xml",
     "application/atom+xml": "xml",
 }
-
-
-class FeedProblem(ValueError):
-    """Something wrong in a source file's content, already phrased for the person who edits it.
-
-    Raised by pure helpers that do not know the source id; the `parse_*` functions turn it into
-    `SourceFormatError(spec.id, message)`.
-    """
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import get_day_names, get_month_names
 
-from knowledge.text.fold import fold
+from knowledge.text.normalize import fold
 from knowledge.text.lexicon import LANGUAGES, language_data
 
 __all__ = [
@@ -66,7 +66,7 @@ def weekday_abbreviations(languages: tuple[str, ...] = LANGUAGES) -> dict[str, i
     return out
 
 
-def _month_names(lang: str, width: str) -> dict[str, int]:
+def _month_names(lang: str, width: Literal["abbreviated", "narrow", "wide"]) -> dict[str, int]:
     return {fold(str(name)).rstrip("."): month for month, name in get_month_names(width, "format", lang).items()}
 
 
@@ -98,7 +98,7 @@ def month_words(languages: tuple[str, ...] = LANGUAGES, *, in_prose: bool = Fals
 
 def month_first(lang: str) -> bool:
     """Whether the language writes the month before the day ("December 24"), from CLDR's long date."""
-    pattern = Locale.parse(lang).date_formats["long"].pattern
+    pattern: str = Locale.parse(lang).date_formats["long"].pattern
     return pattern.lstrip("EGy, ").startswith("M")
 
 

@@ -2,7 +2,7 @@
 "December 24, 2026", "2026-12-24". A date without a year takes it from a reference date (the
 document's), so a page written in November about "6 gennaio" means the coming January.
 
-Works on text folded with `knowledge.text.fold` (lower case, no accents, plain dashes).
+Works on text folded with `knowledge.text.normalize` (lower case, no accents, plain dashes).
 """
 
 from __future__ import annotations

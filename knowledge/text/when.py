@@ -9,6 +9,7 @@ are both always understood because customers mix them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -17,7 +18,7 @@ import holidays
 from dateutil.easter import easter
 
 from knowledge.text.calendar import month_words, month_words_first, weekday_words
-from knowledge.text.fold import fold
+from knowledge.text.normalize import fold
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ _HOLIDAYS: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, int, int] | N
 _HOLIDAY_PHRASES = {phrase: index for index, (phrases, _, _) in enumerate(_HOLIDAYS) for phrase in phrases}
 
 
-def _alternation(words: list[str] | dict[str, object]) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
 
 
@@ -168,8 +169,11 @@ def resolve_when(text: str, now: datetime, *, lang: str | None = None, country: 
 
     clock = _first_time(folded, [m for m in days if m.day is not None])
     first = days[0] if days else None
-    if first is not None and first.day is None:
-        return When(today, now.time().replace(tzinfo=None), True, text[first.start : first.end].strip())
+    asked_day = today
+    if first is not None:
+        if first.day is None:
+            return When(today, now.time().replace(tzinfo=None), True, text[first.start : first.end].strip())
+        asked_day = first.day
     if first is None and clock is None:
         return None
     spans = sorted(
@@ -178,7 +182,7 @@ def resolve_when(text: str, now: datetime, *, lang: str | None = None, country: 
     if len(spans) == 2 and 0 <= spans[1][0] - spans[0][1] <= 4:
         spans = [(spans[0][0], spans[1][1])]  # "at 6pm on Sunday" reads better whole
     phrase = " ".join(text[a:b].strip() for a, b in spans)
-    return When(first.day if first else today, clock[0] if clock else None, False, phrase)
+    return When(asked_day, clock[0] if clock else None, False, phrase)
 
 
 def _day_of(match: re.Match[str], today: date, country: str, month_first: bool) -> date | None:

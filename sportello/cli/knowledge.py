@@ -18,8 +18,8 @@ from sportello.errors import SportelloError
 from sportello.settings import RetrievalMode, Settings
 
 if TYPE_CHECKING:
+    from knowledge import Manifest
     from knowledge.index import KnowledgeBase
-    from knowledge.manifest import Manifest
 
 
 def load_manifest_or_exit(path: Path) -> Manifest:

@@ -16,7 +16,7 @@ import typer
 from sportello.settings import Settings
 
 if TYPE_CHECKING:
-    from api.db import Database
+    from api import Database
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def serve(
 
 
 def _database() -> Database:
-    from api.db import Database
+    from api import Database
 
     db = Database(Settings.from_env().effective_database_url)
     db.migrate()
@@ -55,7 +55,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
-    from api.keys import ROLES, create_key
+    from api import ROLES, create_key
 
     if role not in ROLES:
         raise typer.BadParameter(
@@ -77,7 +77,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List active keys (never their secrets)."""
-    from api.keys import list_keys
+    from api import list_keys
 
     db = _database()
     try:
@@ -100,8 +100,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="the key's id (key_...), not its secret")],
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from api.errors import UnknownKey
-    from api.keys import revoke_key
+    from api import UnknownKey, revoke_key
 
     db = _database()
     try:

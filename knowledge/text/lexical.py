@@ -11,7 +11,7 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_ITALIAN
 
-from knowledge.text.fold import words
+from knowledge.text.normalize import words
 
 __all__ = ["content_words", "search_tokens", "stems"]
 
