@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     Service,
     database_url_fixture,
     make_service_fixture,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from api.ratelimit import RateLimiter
 from sportello.cli import app as commands_app
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     Service,
     make_service_fixture,

@@ -21,7 +21,7 @@ import httpx
 from api.app import create_app
 from api.deps import get_now
 from tests.conftest import DEMO_MANIFEST, DEMO_NOW
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     FAST_DELIVERY,
     WebhookReceiver,

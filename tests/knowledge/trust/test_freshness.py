@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.manifest import SourceSpec
 from knowledge.trust import KnowledgeState, assess_knowledge, max_age_for
-from tests.test_facts import (
+from tests.knowledge.facts.test_facts import (
     BASE,
     faq_doc,
     manifest_for,

@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from api.app import create_app
 from api.metrics import Metrics
 from api.webhooks import DeliveryPolicy, DeliveryWorker, retry_delay, signature_headers
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     FAST_DELIVERY,
     EchoKnowledgeAssistant,

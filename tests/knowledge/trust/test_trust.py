@@ -11,7 +11,7 @@ import pytest
 from knowledge.documents import Document
 from knowledge.index import Passage
 from knowledge.trust import KnowledgeState, assess_evidence, assess_knowledge, store_status, store_week
-from tests.test_facts import (
+from tests.knowledge.facts.test_facts import (
     WEEKDAYS,
     faq_doc,
     manifest_for,

@@ -12,7 +12,7 @@ from knowledge.errors import IndexUnavailable
 from knowledge.sync import health_report
 from knowledge.trust import build_health_report
 from tests.conftest import DEMO_NOW
-from tests.test_facts import (
+from tests.knowledge.facts.test_facts import (
     WEEKDAYS,
     faq_doc,
     manifest_for,

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.conversation import Conversation
 from agent.reply import Reply
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     EchoKnowledgeAssistant,
     Service,
     database_url_fixture,

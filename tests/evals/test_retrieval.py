@@ -12,7 +12,7 @@ from evals.workspace import ensure_index
 from knowledge.index import Passage
 from knowledge.sources import load_manifest
 from sportello.settings import Settings
-from tests.test_evals_cli import invoke
+from tests.evals.test_cli import invoke
 
 
 def _passage(source_id: str, url: str | None = None) -> Passage:

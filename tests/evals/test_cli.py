@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from evals.suite import Suite
 from sportello.cli.evals import eval_app
-from tests.test_evals_runner import service, suite  # noqa: F401 - fixtures
+from tests.evals.test_runner import service, suite  # noqa: F401 - fixtures
 
 # Mounted the way sportello.cli mounts it.
 app = typer.Typer()

@@ -21,7 +21,7 @@ from api import models
 from api.app import create_app
 from api.problems import status_for
 from knowledge.errors import IndexUnavailable, ManifestError, SourceFormatError, SourceUnreachable
-from tests.conftest_api import (  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     EchoKnowledgeAssistant,
     WebhookReceiver,

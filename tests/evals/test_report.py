@@ -19,7 +19,7 @@ from evals.report_markdown import render_markdown
 from evals.runner import Runner
 from evals.scoring import score_all
 from evals.suite import Suite
-from tests.test_evals_runner import ScriptedAssistant, suite  # noqa: F401 - `suite` is a fixture
+from tests.evals.test_runner import ScriptedAssistant, suite  # noqa: F401 - `suite` is a fixture
 
 RUN_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

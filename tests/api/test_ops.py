@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest_api import Service, make_service_fixture, service_fixture  # noqa: F401 (fixtures)
+from tests.api.conftest_api import Service, make_service_fixture, service_fixture  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 
-BRAND = Path(__file__).parent / "brands" / "homely" / "sources.yaml"
+BRAND = Path(__file__).resolve().parents[1] / "brands" / "homely" / "sources.yaml"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 
 
