@@ -19,13 +19,14 @@ sync: setup
 	$(VENV)/bin/sportello sync $(MANIFEST)
 
 run: sync
-	SPORTELLO_MANIFEST=$(MANIFEST) $(VENV)/bin/sportello serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/sportello serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(VENV)/bin/pytest -q -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ class ProductRef:
 
 
 class ProductMatcher:
-    def __init__(self, documents: list[Document], chunks: list[Any] = ()) -> None:
+    def __init__(self, documents: list[Document], chunks: Sequence[Any] = ()) -> None:
         self.products = [
             ProductRef(
                 key=str(d.data.get("product", {}).get("id") or d.key),

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.compose_offline import ComposeInput, citation_for_passage
 from agent.composition import Composition
+from agent.errors import ComposerError
 from agent.extractive import passage_body
 from knowledge.index import Passage, count_tokens, truncate_tokens
 from sportello.settings import Settings
@@ -50,10 +51,13 @@ class LLMComposer:
 
     @classmethod
     def from_settings(cls, settings: Settings, brand: str = "the brand") -> LLMComposer:
+        # The openai package costs ~0.7 s to import: only deployments with an LLM pay for it.
         from openai import OpenAI
 
         client = OpenAI(base_url=settings.llm_base_url, api_key=settings.openai_api_key or "not-needed",
                         timeout=settings.llm_timeout, max_retries=0)
+        if not settings.llm_model:
+            raise ComposerError("the llm composer needs SPORTELLO_LLM_MODEL (and SPORTELLO_LLM_BASE_URL or OPENAI_API_KEY)")
         return cls(client, settings.llm_model, brand=brand, timeout=settings.llm_timeout)
 
     def compose(self, inp: ComposeInput, offline: Composition) -> Composition:
@@ -71,7 +75,7 @@ class LLMComposer:
         if checked is None:
             log.warning("llm.fallback reason=check_failed")
             return replace(offline, composer="offline-fallback")
-        if checked == NO_ANSWER:
+        if isinstance(checked, str):  # NO_ANSWER
             return Composition("", grounded=False, composer="llm", kind="llm")
         text, cited = checked
         comp = Composition(text, grounded=True, composer="llm", kind="llm", warnings=list(offline.warnings))

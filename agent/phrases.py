@@ -10,7 +10,7 @@ from datetime import date, datetime, tzinfo
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-PHRASES: dict[str, dict[str, str]] = {
+PHRASES: dict[str, dict[str, str | dict[str, str]]] = {
     "it": {
         "as_of": "(aggiornato al {date})",
         "hours_as_of": "Orari aggiornati al {date}.",

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from opening_hours import OpeningHours, ParserError, State, UnknownCountryError
+# The package's generated stub leaves out the exceptions it raises at runtime.
+from opening_hours import OpeningHours, ParserError, State, UnknownCountryError  # type: ignore[attr-defined]
 
 from knowledge import ManifestError
 

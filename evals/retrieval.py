@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.table import Table
@@ -20,6 +20,9 @@ from rich.table import Table
 from evals.metrics import percentile
 from evals.scoring import cite_matches
 from evals.suite import Suite
+
+if TYPE_CHECKING:
+    from knowledge.index import Embedder
 
 MODES = ("bm25", "dense", "hybrid")
 KS = (1, 5, 10)
@@ -65,7 +68,7 @@ def mean_reciprocal_rank(ranks: list[int | None]) -> float | None:
 class TimedEmbedder:
     """Wraps the index's embedder to time query embeddings apart from the search around them."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.query_ms: list[float] = []

@@ -19,13 +19,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from agent import Conversation, Reply
 from evals.errors import TargetError
 from evals.suite import Case, Suite
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 class Responder(Protocol):
@@ -169,13 +172,18 @@ def _problem_detail(response: httpx.Response) -> str:
 ProgressCallback = Callable[[CaseRun], None]
 
 
+def _is_target(value: Target | Responder) -> TypeIs[Target]:
+    """A target opens sessions; anything else is an assistant, run in process."""
+    return hasattr(value, "session")
+
+
 class Runner:
     """Runs cases against a target, optionally several at once (each case is independent)."""
 
     def __init__(self, target: Target | Responder, *, concurrency: int = 1, run_id: str | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.target: Target = target if hasattr(target, "session") else InProcessTarget(target)  # type: ignore[arg-type]
+        self.target: Target = target if _is_target(target) else InProcessTarget(target)
         self.concurrency = concurrency
         self.run_id = run_id or uuid.uuid4().hex[:8]
 

@@ -68,7 +68,7 @@ class Fact:
 
 
 # --- comparing values -------------------------------------------------------------------------
-def same_value(kind: str, a: Any, b: Any) -> bool:
+def same_value(kind: str, a: object, b: object) -> bool:
     """Whether two values of one subject agree, after normalisation.
 
     Hours compare range by range ("9:00" = "09:00"); a partial statement ("closes at 19:00")

@@ -28,7 +28,8 @@ def parse_osm_hours(value: str | Sequence[str], *, week_of: date | None = None) 
         raise HoursFormatError("empty openingHours value")
     try:
         expression = opening_hours.OpeningHours(text, auto_country=False, auto_timezone=False)
-    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+    # The package's generated stub (pyo3_stub_gen) leaves out ParserError, which it raises at runtime.
+    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:  # type: ignore[attr-defined]
         fallback = parse_hours_text(text)
         if fallback is None:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

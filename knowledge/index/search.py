@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,15 @@ def _passage(chunk: StoredChunk, score: float, dense: float | None = None) -> Pa
     )
 
 
+# Chroma's comparison operators, on metadata values (str, int, float, bool) and their operands.
+_WHERE_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda v, o: v == o,
+    "$ne": lambda v, o: v != o,
+    "$in": lambda v, o: v in o,
+    "$nin": lambda v, o: v not in o,
+}
+
+
 def matches_where(metadata: dict[str, Any], where: dict[str, Any] | None) -> bool:
     """The subset of Chroma's `where` grammar the agent uses: equality, $eq, $ne, $in, $nin, $and, $or."""
     if not where:
@@ -101,12 +111,7 @@ def matches_where(metadata: dict[str, Any], where: dict[str, Any] | None) -> boo
         elif isinstance(condition, dict):
             value = metadata.get(key)
             for op, operand in condition.items():
-                ok = {
-                    "$eq": lambda v, o: v == o,
-                    "$ne": lambda v, o: v != o,
-                    "$in": lambda v, o: v in o,
-                    "$nin": lambda v, o: v not in o,
-                }[op](value, operand)
+                ok = _WHERE_OPERATORS[op](value, operand)
                 if not ok:
                     return False
         elif metadata.get(key) != condition:

@@ -15,7 +15,7 @@ from typing import Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.errors import SourceFormatError
+from knowledge.errors import FeedProblem, SourceFormatError
 from knowledge.hours import (
     SpecialHours,
     WeeklyHours,
@@ -26,7 +26,7 @@ from knowledge.hours import (
 )
 from knowledge.jsonld import all_types, as_list, store_nodes, text_value
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.files import SourceFile, decode_text, file_format
 from knowledge.sources.rows import invalid_json, parse_feed_date, plain_text, resolve_link
 from knowledge.text import slug
 

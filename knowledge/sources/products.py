@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from knowledge.documents import Document
-from knowledge.errors import SourceFormatError
+from knowledge.errors import FeedProblem, SourceFormatError
 from knowledge.manifest import Manifest, SourceSpec
-from knowledge.sources.files import FeedProblem, SourceFile, decode_text, file_format
+from knowledge.sources.files import SourceFile, decode_text, file_format
 from knowledge.sources.rows import (
     Row,
     Table,

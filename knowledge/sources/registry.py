@@ -61,7 +61,9 @@ class SourceParser(Protocol):
 
 
 class SourceType(Protocol):
-    name: str
+    # Read-only, so a frozen dataclass (`FeedSource`, `WebsiteSource`) or a plain class attribute both fit.
+    @property
+    def name(self) -> str: ...
 
     def default_authority(self, spec: SourceSpec) -> int: ...
 

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
-from knowledge.sources.files import FeedProblem
+from knowledge.errors import FeedProblem
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DAY_FIRST_FORMATS = (
@@ -154,8 +154,8 @@ def yaml_table(text: str, name: str, aliases: Mapping[str, str]) -> Table:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise FeedProblem(f"{name}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise FeedProblem(f"{name}: invalid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
     entries = _entry_list(value, name)
     lines = _entry_lines(node, value)
     where = [f"{name} line {line}" if line else f"{name} entry {i}" for i, line in enumerate(lines, start=1)]

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from babel import Locale
 from babel.dates import get_day_names, get_month_names
 
-from knowledge.text.normalize import fold
 from knowledge.text.lexicon import LANGUAGES, language_data
+from knowledge.text.normalize import fold
 
 __all__ = [
     "month_first",

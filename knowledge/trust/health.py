@@ -17,7 +17,7 @@ knowledge changes, so an issue's JSON identifies it across runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,7 +102,7 @@ class HealthReport:
         return "\n".join(lines).rstrip() + "\n"
 
 
-def _same_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _same_side(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     return a["source_id"] == b["source_id"] and a["url"] == b["url"] and a["value"] == b["value"]
 
 
@@ -183,8 +183,8 @@ def _conflict_issues(ctx: _Context) -> list[HealthIssue]:
             if winner.product
             else conflict.subject
         )
-        losers = tuple(sorted({f.doc_id for f in conflict.losers}))
-        groups.setdefault((root, conflict.kind, winner.doc_id, losers), []).append(conflict)
+        loser_docs = tuple(sorted({f.doc_id for f in conflict.losers}))
+        groups.setdefault((root, conflict.kind, winner.doc_id, loser_docs), []).append(conflict)
     issues = []
     for group in groups.values():
         winners = [c.winner for c in group]

@@ -26,7 +26,7 @@ __all__ = ["app"]
 app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)
 
 # Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
-QUIET_LIBRARIES = ("httpx", "httpcore", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s")
+QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s")
 
 
 @app.callback()

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,13 +29,16 @@ from sportello.errors import SportelloError
 from sportello.settings import Settings
 
 if TYPE_CHECKING:
+    # Typer vendors click (as the private `typer._click`) and hands its groups that Context, not click's.
+    from typer._click import Context
+
     from evals import CaseRun, Suite
 
 
 class _RunByDefault(TyperGroup):
     """`sportello eval SUITE ...` means `sportello eval run SUITE ...`; subcommands keep their names."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["run", *args]
         return super().parse_args(ctx, args)

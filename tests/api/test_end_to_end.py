@@ -20,7 +20,6 @@ import httpx
 
 from api.app import create_app
 from api.deps import get_now
-from tests.conftest import DEMO_MANIFEST, DEMO_NOW
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     FAST_DELIVERY,
@@ -29,6 +28,7 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     receiver_fixture,
     running_server,
 )
+from tests.conftest import DEMO_MANIFEST, DEMO_NOW
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 

@@ -425,10 +425,11 @@ class _Crawl:
                     return
                 # Two different pages claim one canonical URL (a template bug seen in the wild):
                 # the page that really lives there keeps it, the other keeps its own URL.
-                document = self._settle_key_conflict(holder, document, outcome.final_url or url)
-                if document is None:
+                settled = self._settle_key_conflict(holder, document, outcome.final_url or url)
+                if settled is None:
                     result.skipped.append((url, f"duplicate of {holder.key}"))
                     return
+                document = settled
             self._by_key[document.key] = document
             self._where[document.key] = (url, outcome.final_url or url)
             result.states[url] = replace(outcome.state, document=document)
@@ -576,7 +577,7 @@ def _index_previous(previous: Mapping[str, PageState]) -> dict[str, PageState]:
     """
     index: dict[str, PageState] = {}
     for key, state in previous.items():
-        names = [key, state.url]
+        names: list[object] = [key, state.url]  # data["fetched_from"] is whatever the page stored
         if state.document is not None:
             names += [state.document.url, state.document.data.get("fetched_from")]
         for name in names:
