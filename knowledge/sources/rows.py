@@ -229,7 +229,7 @@ def parse_feed_date(value: str, tz: tzinfo) -> datetime:
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
-            raise ValueError(f"is not a date ({text!r}) — write it as YYYY-MM-DD or DD/MM/YYYY") from None
+            raise FeedProblem(f"is not a date ({text!r}) — write it as YYYY-MM-DD or DD/MM/YYYY") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
@@ -242,7 +242,7 @@ def resolve_link(value: str, base: str | None) -> str | None:
     if scheme in ("http", "https"):
         return text
     if scheme:
-        raise ValueError(f"is not a web address ({text!r}) — use an http(s) URL")
+        raise FeedProblem(f"is not a web address ({text!r}) — use an http(s) URL")
     if base is None:
         raise ValueError(
             f"is a relative address ({text!r}) and the source has no base_url — add base_url to the source"

@@ -11,6 +11,8 @@ import re
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
 
+from knowledge.errors import FeedProblem
+
 __all__ = ["AVAILABILITY", "format_price", "parse_availability", "parse_price"]
 
 AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")
@@ -77,7 +79,7 @@ def parse_price(value: str, default_currency: str = "EUR") -> tuple[float, str]:
     number = re.sub(r"[\s\u00a0\u202f']", "", text)
     amount = _amount(number)
     if amount is None:
-        raise ValueError(f"is not a price ({value.strip()!r}) — write it like '1299.00 EUR' or '1.299,00 €'")
+        raise FeedProblem(f"is not a price ({value.strip()!r}) — write it like '1299.00 EUR' or '1.299,00 €'")
     return amount, currency or default_currency
 
 
@@ -114,7 +116,7 @@ def parse_availability(value: str) -> str:
         return _AVAILABILITY_LOOKUP[word]
     if word.replace(" ", "") in _AVAILABILITY_LOOKUP:
         return _AVAILABILITY_LOOKUP[word.replace(" ", "")]
-    raise ValueError(f"has an unknown value {value.strip()!r} — use one of {', '.join(AVAILABILITY)}")
+    raise FeedProblem(f"has an unknown value {value.strip()!r} — use one of {', '.join(AVAILABILITY)}")
 
 
 def format_price(amount: float, currency: str, language: str) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from knowledge.errors import ManifestError
+
 # Files a request for a folder (`/x/`) or an extension-less path (`/x`) is answered with, in order.
 INDEX_FILE = "index.html"
 
@@ -30,7 +32,7 @@ class DirectoryTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
         self.root = Path(root).resolve()
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url {base_url!r} must be an absolute http(s) URL such as https://www.example.com")
+            raise ManifestError(f"base_url {base_url!r} must be an absolute http(s) URL such as https://www.example.com")
         self.base_url = base_url.rstrip("/")
         self._origin = (parts.scheme, parts.netloc.lower())
         self._prefix = parts.path.rstrip("/")
