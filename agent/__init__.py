@@ -4,8 +4,8 @@ compose, check, decide). Entry point: `Assistant.respond(conversation, message, 
 Never imports `api`.
 """
 
-from agent.assistant import Assistant, AssistantConfig, build_assistant
-from agent.conversation import Conversation, Turn
+from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant
+from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
 
 __all__ = [
@@ -13,10 +13,12 @@ __all__ = [
     "AssistantConfig",
     "Citation",
     "Conversation",
+    "ConversationUpdate",
     "Handoff",
     "HandoffReason",
     "Reply",
     "Turn",
+    "TurnResult",
     "Warning",
     "build_assistant",
 ]

@@ -1,48 +1,64 @@
-"""`Assistant.respond(conversation, message)`: one customer message in, one Reply out.
+"""`Assistant.respond(conversation, message)`: one customer message in, a `TurnResult` out (the
+Reply and the conversation update; the conversation passed in is not changed).
 
-The flow follows the message: language → safety/handoff signals → subject (store, product,
-carried over for follow-ups) → retrieval → trust (freshness, conflicts) → composer (LLM when
-configured, else offline; offline is also the fallback) → handoff decision → Reply.
+The turn runs in explicit stages (`agent.turn`), each one job, gathered in one typed state:
+
+    understand → retrieve → assess trust → compose → check → decide
+
+A turn never fails: an internal error still returns a reply, with a handoff, so the caller stores
+the customer's message and a person picks it up.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from agent.catalog_match import ProductMatcher, ProductRef
-from agent.compose_offline import ComposeInput
+from agent.catalog_match import ProductMatcher
 from agent.composers import Composer, OfflineComposer, composer_from_settings
-from agent.composition import Composition
-from agent.conversation import Conversation, Turn
-from agent.handoff_policy import classify_message, decide_handoff, summarize_for_operator
-from agent.injection import strip_instructions
-from agent.intents import Intent, detect_intent
-from agent.phrases import PHRASES, phrase
-from agent.reply import Handoff, HandoffReason, Reply
-from agent.retrieval import Subject, retrieve
-from agent.support_hours import next_human_availability, render_availability
+from agent.conversation import Conversation, ConversationUpdate
+from agent.phrases import AGENT_LANGUAGES
+from agent.reply import HandoffReason, Reply
+from agent.signals.exemplars import load_exemplars
+from agent.signals.injection import strip_instructions
+from agent.turn import decide
+from agent.turn.check import check
+from agent.turn.compose import compose
+from agent.turn.retrieve import retrieve
+from agent.turn.state import Assessment, Resources, TurnState, Understanding
+from agent.turn.understand import understand
 from knowledge import Manifest
-from knowledge.facts import find_stores
+from knowledge.facts import store_directory
 from knowledge.index import KnowledgeBase, embedder_from_settings
-from knowledge.text import detect_language, fold, warm_up
-from knowledge.trust import assess_knowledge
+from knowledge.text import fold, warm_up
+from knowledge.trust import KnowledgeState, assess_knowledge
 from sportello.settings import RetrievalMode, Settings
 
-log = logging.getLogger(__name__)
+__all__ = ["Assistant", "AssistantConfig", "TurnResult", "build_assistant"]
 
-# Short messages without a subject of their own continue the conversation's subject.
-_FOLLOW_UP_MAX_WORDS = 12
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class AssistantConfig:
     k: int = 6
     retrieval_mode: RetrievalMode = "dense"  # the best MRR on the demo suite; hybrid ties end to end (README)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    reply: Reply
+    update: ConversationUpdate
+
+    def apply(self, conversation: Conversation) -> Conversation:
+        return conversation.updated(self.update)
 
 
 class Assistant:
@@ -58,174 +74,156 @@ class Assistant:
         self.kb = knowledge
         self.composer = composer or OfflineComposer()
         self.config = config
-
         warm_up()  # the language detector is slow to build and fast to use: build it before the first turn
-        documents = list(knowledge.documents().values())
-        self.products = ProductMatcher(documents, knowledge.chunks)
-        self._documents = documents
+        documents = knowledge.documents()
+        stores = store_directory(documents.values())
+        self._documents = list(documents.values())
         self._state_for_day = lru_cache(maxsize=8)(self._state)
+        missing = [lang for lang in manifest.served_languages if not AGENT_LANGUAGES.has(lang)]
+        if missing:
+            log.warning("agent.languages_without_phrases languages=%s fallback=en", ",".join(missing))
+        self.resources = Resources(
+            manifest=manifest,
+            kb=knowledge,
+            products=ProductMatcher(self._documents, knowledge.chunks),
+            exemplars=load_exemplars(knowledge.embedder),
+            calibration=knowledge.calibration,
+            documents=documents,
+            knowledge_state=self.knowledge_state,
+            clean=_clean,
+            store_words=_shared_name_words([s.name for s in stores]),
+            store_names={s.key: s.aliases for s in stores},
+            retrieval_mode=config.retrieval_mode,
+            k=config.k,
+        )
+
+    @property
+    def products(self) -> ProductMatcher:
+        return self.resources.products
 
     # Freshness depends on the day (promotions expire, hours go stale); conflicts do not.
-    def _state(self, day_key: str) -> Any:
-
+    def _state(self, day_key: str) -> KnowledgeState:
         now = datetime.fromisoformat(day_key).replace(tzinfo=self.manifest.tz)
         return assess_knowledge(self._documents, self.manifest, now=now)
 
-    def knowledge_state(self, now: datetime) -> Any:
+    def knowledge_state(self, now: datetime) -> KnowledgeState:
         local = now.astimezone(self.manifest.tz)
-        return self._state_for_day(local.replace(hour=12, minute=0, second=0, microsecond=0,
-                                                 tzinfo=None).isoformat())
+        return self._state_for_day(local.replace(hour=12, minute=0, second=0, microsecond=0, tzinfo=None).isoformat())
 
     # --- the turn ------------------------------------------------------------------------------
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
-
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
         started = time.perf_counter()
-        now = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
-        lang = detect_language(message, default=self.manifest.language, previous=conversation.focus.get("language"))
-        state = self.knowledge_state(now)
-        signal = classify_message(message, lang)
-        intent = detect_intent(message)
-        subject, product = self._subject(message, conversation, state)
-        follow_up = _is_follow_up(message, subject, product)
-        previous = conversation.customer_turns()[-1] if conversation.customer_turns() else None
-        if follow_up and previous is not None and intent.name == "general" and previous.intent:
-            # "E quello di Milano il sabato?" continues the previous question's topic.
-            intent = Intent(previous.intent, intent.scores, intent.amount)
-        context = previous.text if follow_up and previous is not None else None
-
-        if signal is not None:
-            reply = self._handoff_reply(conversation, message, lang, now, signal.reason, [], signal.matched)
-            trace: dict[str, Any] = {"intent": intent.name, "composer": "policy", "passages": []}
-        else:
-            passages = retrieve(
-                self.kb, message, subject, k=self.config.k, mode=self.config.retrieval_mode,
-                store_names={s.key: s.aliases for s in state.stores}, language=lang, context=context,
-            )
-            inp = ComposeInput(
-                message=message, lang=lang, intent=intent, subject=subject, passages=passages, state=state, now=now,
-                idf=self.kb.idf, known=self.kb.known, clean=_clean, country=self.manifest.country, documents=self._documents,
-                context=context,
-            )
-            composition = self._compose(inp, product)
-            trace = {
-                "intent": intent.name,
-                "composer": composition.composer,
-                "answer_kind": composition.kind,
-                "passages": [p.chunk_id for p in passages],
-                "store": subject.store_key,
-                "product": subject.product_key,
-            }
-            reply = self._finish(conversation, message, lang, now, composition, passages)
-        trace["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        reply = Reply(reply.text, reply.language, reply.grounded, reply.citations, reply.warnings, reply.handoff,
-                      {**reply.trace, **trace})
-        self._remember(conversation, message, reply, now, intent.name, subject, lang)
-        log.info("agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d ms=%.1f",
-                 intent.name, reply.grounded, reply.handoff.reason if reply.handoff else None,
-                 len(reply.citations), len(reply.warnings), trace["latency_ms"])
-        return reply
-
-    def _compose(self, inp: ComposeInput, product: ProductRef | None) -> Composition:
-        return self.composer.compose(inp, product)
-
-    def _finish(
-        self, conversation: Conversation, message: str, lang: str, now: datetime, comp: Composition,
-        passages: list[Any],
-    ) -> Reply:
-
-        evidence = [c.url or c.title for c in comp.citations] or [p.url or p.title for p in passages[:3]]
-        handoff = decide_handoff(signal=None, grounded=comp.grounded, conversation=conversation, message=message,
-                                 lang=lang, evidence=evidence)
-        if handoff is None and comp.needs_human:
-
-            handoff = Handoff(HandoffReason.STALE_INFORMATION,
-                              summarize_for_operator(conversation, message, HandoffReason.STALE_INFORMATION, lang),
-                              lang, evidence)
-        if handoff is not None and not comp.grounded:
-            return self._handoff_reply(conversation, message, lang, now, handoff.reason, evidence, None,
-                                       handoff=handoff)
-        text = comp.text
-        if handoff is not None:
-            text = f"{text}\n\n{phrase(lang, 'handoff_offer')} {self._availability(lang, now)}".strip()
-        return Reply(text=text, language=lang, grounded=comp.grounded, citations=comp.citations,
-                     warnings=comp.warnings, handoff=handoff)
-
-    def _handoff_reply(
-        self, conversation: Conversation, message: str, lang: str, now: datetime, reason: HandoffReason,
-        evidence: list[str], matched: str | None, *, handoff: Handoff | None = None,
-    ) -> Reply:
-
-        if handoff is None:
-            handoff = Handoff(reason, summarize_for_operator(conversation, message, reason, lang), lang,
-                              evidence + ([f"matched: {matched}"] if matched else []))
-        lead = PHRASES.get(lang, PHRASES["en"])["handoff"][str(reason)]  # type: ignore[index]
-        text = f"{lead} {self._availability(lang, now)}".strip()
-        return Reply(text=text, language=lang, grounded=False, citations=[], warnings=[], handoff=handoff)
-
-    def _availability(self, lang: str, now: datetime) -> str:
-
-        available, next_at = next_human_availability(
-            self.manifest.support.opening_hours, now, country=self.manifest.country, timezone=self.manifest.tz
+        moment = (now or datetime.now(UTC)).astimezone(self.manifest.tz)
+        state = TurnState(conversation, message, moment)
+        try:
+            reply = self._run(state)
+        except Exception:
+            log.exception("agent.turn_failed conversation=%s", conversation.id)
+            reply = self._failed(state)
+        trace = {**reply.trace, **state.trace, "stages_ms": state.timings,
+                 "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+        reply = Reply(reply.text, reply.language, reply.grounded, reply.citations, reply.warnings, reply.handoff, trace)
+        u = state.understanding
+        update = (
+            decide.conversation_update(conversation, u, reply, moment)
+            if u is not None
+            else ConversationUpdate((), dict(conversation.focus))
         )
-        return render_availability(available, next_at, lang, now)
+        log.info(
+            "agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d ms=%.1f",
+            trace.get("intent"), reply.grounded, reply.handoff.reason if reply.handoff else None,
+            len(reply.citations), len(reply.warnings), trace["latency_ms"],
+        )
+        return TurnResult(reply, update)
 
-    # --- subject and memory ---------------------------------------------------------------------
-    def _subject(self, message: str, conversation: Conversation, state: Any) -> tuple[Subject, ProductRef | None]:
+    def _run(self, state: TurnState) -> Reply:
+        res = self.resources
+        u = self._timed(state, "understand", lambda: understand(state.conversation, state.message, state.now, res))
+        state.understanding = u
+        state.trace.update(_understanding_trace(u))
+        if u.signal is not None:
+            state.trace["composer"] = "policy"
+            return decide.signal_reply(res, state.conversation, u, state.now, u.signal)
+        if u.act is not None:
+            state.trace["composer"] = "act"
+            return decide.act_reply(res, u)
+        retrieval = self._timed(state, "retrieve", lambda: retrieve(res, u))
+        state.retrieval = retrieval
+        assessment = self._timed(state, "assess", lambda: Assessment(res.knowledge_state(state.now)))
+        state.assessment = assessment
+        composition = self._timed(
+            state, "compose",
+            lambda: compose(res, self.composer, u, retrieval, assessment, state.now),
+        )
+        state.composition = composition
+        checked = self._timed(state, "check", lambda: check(res, u, composition))
+        state.check = checked
+        state.trace.update({
+            "composer": composition.composer,
+            "answer_kind": composition.kind,
+            "passages": [p.chunk_id for p in retrieval.passages],
+            "candidate": [c.url or c.source_id for c in composition.citations],
+            "grounding": {"level": checked.level, "similarity": checked.similarity, "z": checked.z,
+                          "margin": checked.margin},
+        })
+        evidence = [c.url or c.title for c in composition.citations] or [p.url or p.title for p in retrieval.passages[:3]]
+        return self._timed(
+            state, "decide",
+            lambda: decide.answer_reply(res, state.conversation, u, state.now, composition, checked, evidence),
+        )
 
-        stores = find_stores(message, list(state.stores))
-        follow_up = len(message.split()) <= _FOLLOW_UP_MAX_WORDS
-        store_key = store_label = None
-        from_focus = False
-        if len(stores) == 1:
-            store_key, store_label = stores[0].key, _store_label(stores[0])
-        elif not stores and follow_up and conversation.focus.get("store"):
-            match = [s for s in state.stores if s.key == conversation.focus["store"]]
-            if match:
-                store_key, store_label, from_focus = match[0].key, _store_label(match[0]), True
-        product = self.products.find(message)
-        product_from_focus = False
-        if product is None and follow_up and conversation.focus.get("product") and not stores:
-            product = next((p for p in self.products.products if p.key == conversation.focus["product"]), None)
-            product_from_focus = product is not None and _refers_back(message)
-            if not product_from_focus:
-                product = None
-        subject = Subject(store_key, store_label, from_focus, product.key if product else None,
-                          product.title if product else None, product_from_focus)
-        return subject, product
+    def _failed(self, state: TurnState) -> Reply:
+        """An internal error: the customer is told, the message goes to a person."""
+        u = state.understanding
+        lang = u.language if u is not None else self.manifest.served_languages[0]
+        try:
+            if u is None:
+                raise RuntimeError("no understanding")
+            return decide.handoff_reply(self.resources, state.conversation, u, state.now, HandoffReason.INTERNAL_ERROR)
+        except Exception:  # the fallback itself must not fail: plain words, no availability line
+            from agent.phrases import phrase
+            from agent.reply import Handoff
 
-    def _remember(self, conversation: Conversation, message: str, reply: Reply, now: datetime, intent: str,
-                  subject: Subject, lang: str) -> None:
-        conversation.turns.append(Turn("customer", message, now, intent=intent))
-        conversation.turns.append(Turn("bot", reply.text, now, grounded=reply.grounded, intent=intent))
-        conversation.focus["language"] = lang
-        if subject.store_key:
-            conversation.focus["store"] = subject.store_key
-        if subject.product_key:
-            conversation.focus["product"] = subject.product_key
+            text = phrase(lang, "handoff.internal_error")
+            summary = f'the assistant failed on this message\nCustomer: "{state.message[:200]}"'
+            return Reply(text, lang, False, handoff=Handoff(HandoffReason.INTERNAL_ERROR, summary, lang))
+
+    @staticmethod
+    def _timed(state: TurnState, stage: str, run: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        try:
+            return run()
+        finally:
+            state.timings[stage] = round((time.perf_counter() - started) * 1000, 2)
 
 
-def _is_follow_up(message: str, subject: Subject, product: ProductRef | None) -> bool:
-    """A short message that names no store or product of its own leans on the previous turn."""
-    own_subject = (subject.store_key and not subject.store_from_focus) or (product and not subject.product_from_focus)
-    return len(message.split()) <= _FOLLOW_UP_MAX_WORDS and not own_subject
+def _understanding_trace(u: Understanding) -> dict[str, Any]:
+    return {
+        "intent": u.intent.name,
+        "act": u.act,
+        "signal": None if u.signal is None else {"reason": str(u.signal.reason), "topic": u.signal.topic,
+                                                  "how": u.signal.how},
+        "language": {"detected": u.detected, "reply": u.language, "served": u.served},
+        "question": u.question,
+        "follow_up": u.follow_up,
+        "store": u.subject.store_key,
+        "product": u.subject.product_key,
+        "strength": round(u.strength, 4),
+        "vote": None if u.vote is None else {"label": u.vote.label, "votes": u.vote.votes},
+    }
 
 
-def _store_label(store: Any) -> str:
-    return f"{store.name} {store.city or ''}".strip()
-
-
-_BACK_REFERENCES = ("lo ", "la ", "li ", "le ", "it ", "this", "that", "questo", "questa", "quello", "quella",
-                    "disponibil", "costa", "prezzo", "price", "stock", "colori", "taglie", "sizes")
-
-
-def _refers_back(message: str) -> bool:
-    folded = fold(message)
-    return any(marker in folded for marker in _BACK_REFERENCES)
+def _shared_name_words(names: list[str]) -> frozenset[str]:
+    """Words most of the brand's store names share ("Farmacia … Carpi", "Farmacia … Vignola"): what
+    its customers call a store, in its own sector."""
+    if len(names) < 2:
+        return frozenset()
+    counts = Counter(w for name in names for w in set(fold(name).split()) if len(w) >= 4)
+    return frozenset(w for w, n in counts.items() if n * 2 >= len(names))
 
 
 @lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
-
     return strip_instructions(text)[0]
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from agent.answers.composition import Composition
+from agent.answers.llm import LLMComposer
+from agent.answers.offline import ComposeInput, compose_offline
 from agent.catalog_match import ProductRef
-from agent.compose_llm import LLMComposer
-from agent.compose_offline import ComposeInput, compose_offline
-from agent.composition import Composition
 from agent.errors import ComposerError
 from sportello.settings import Settings
 

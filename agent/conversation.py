@@ -1,8 +1,9 @@
-"""A conversation as the agent sees it: the turns so far and the subject in focus."""
+"""A conversation as the agent sees it: the turns so far and the subject in focus, and the update
+one turn makes to it (returned by `Assistant.respond`, applied by whoever stores conversations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -18,12 +19,18 @@ class Turn:
     intent: str | None = None
 
 
+@dataclass(frozen=True)
+class ConversationUpdate:
+    """What one turn adds: its customer and bot turns, and the focus from now on (which store,
+    product and language the customer is talking about)."""
+
+    turns: tuple[Turn, ...]
+    focus: dict[str, str]
+
+
 @dataclass
 class Conversation:
-    """Turns in order and the store/product the customer is talking about, for follow-ups.
-
-    Mutable on purpose: it is the one piece of per-conversation state; the API persists it.
-    """
+    """Turns in order and the store/product the customer is talking about, for follow-ups."""
 
     id: str
     turns: list[Turn] = field(default_factory=list)
@@ -31,3 +38,7 @@ class Conversation:
 
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.role == "customer"]
+
+    def updated(self, update: ConversationUpdate) -> Conversation:
+        """A new conversation with the update applied (this one is left as it was)."""
+        return replace(self, turns=[*self.turns, *update.turns], focus=dict(update.focus))

@@ -23,6 +23,7 @@ class HandoffReason(StrEnum):
     REPEATED_FAILURE = "repeated_failure"
     STALE_INFORMATION = "stale_information"
     REQUESTED_EXTERNALLY = "requested_externally"
+    INTERNAL_ERROR = "internal_error"  # the turn failed on our side: the message waits for a person
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
 # The package's generated stub leaves out the exceptions it raises at runtime.
 from opening_hours import OpeningHours, ParserError, State, UnknownCountryError  # type: ignore[attr-defined]
 
+from agent.phrases import locale_of, phrase
 from knowledge import ManifestError
 
 LOOKAHEAD_DAYS = 14
@@ -65,74 +68,24 @@ def next_human_availability(
     return False, None
 
 
-_IT_WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
-_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_IT_MONTHS = (
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-)
-_EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 def render_availability(available: bool, next_at: datetime | None, lang: str, now: datetime) -> str:
-    """The sentence telling the customer when a person will answer, in Italian or else English."""
-    italian = lang == "it"
+    """The sentence telling the customer when a person will answer, in `lang`."""
     if available:
-        return "Un operatore ti risponderà a breve." if italian else "An operator will reply shortly."
-    closed = (
-        "Il nostro servizio clienti è chiuso ora: un operatore ti risponderà"
-        if italian
-        else "Our customer service is closed right now: an operator will be available"
-    )
-    if next_at is None:
-        return f"{closed} {'appena possibile' if italian else 'as soon as possible'}."
-    return f"{closed} {_when(next_at, now, italian)}."
+        return phrase(lang, "support.now")
+    when = phrase(lang, "support.soon") if next_at is None else _when(next_at, now, lang)
+    return phrase(lang, "support.closed", when=when)
 
 
-def _when(next_at: datetime, now: datetime, italian: bool) -> str:
+def _when(next_at: datetime, now: datetime, lang: str) -> str:
     if next_at.tzinfo is not None and now.tzinfo is not None:
         next_at = next_at.astimezone(now.tzinfo)
     clock = f"{next_at.hour}:{next_at.minute:02d}"
     days = (next_at.date() - now.date()).days
-    weekday = next_at.weekday()
-    if italian:
-        if days <= 0:
-            return f"oggi dalle {clock}"
-        if days == 1:
-            return f"da domani alle {clock}"
-        day = _IT_WEEKDAYS[weekday]
-        # Past a week a bare weekday is ambiguous ("lunedì" this week or next?): add the date.
-        if days >= 7:
-            day += f" {next_at.day} {_IT_MONTHS[next_at.month - 1]}"
-        return f"da {day} alle {clock}"
     if days <= 0:
-        return f"today at {clock}"
+        return phrase(lang, "support.today", time=clock)
     if days == 1:
-        return f"tomorrow at {clock}"
-    day = _EN_WEEKDAYS[weekday]
-    if days >= 7:
-        day += f" {next_at.day} {_EN_MONTHS[next_at.month - 1]}"
-    return f"on {day} at {clock}"
+        return phrase(lang, "support.tomorrow", time=clock)
+    # Past a week a bare weekday is ambiguous ("lunedì" this week or next?): add the date.
+    pattern = "EEEE d MMMM" if days >= 7 else "EEEE"
+    day = str(format_date(next_at.date(), pattern, locale=locale_of(lang)))
+    return phrase(lang, "support.day", day=day, time=clock)

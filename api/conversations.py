@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent import Conversation, Reply, Turn
+from agent import Conversation, Reply, Turn, TurnResult
 from api import models
 from api.errors import MessageIdTaken, UnknownConversation
 from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript
@@ -27,7 +27,7 @@ from api.webhooks import emit
 
 
 class Assistant(Protocol):
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply: ...
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult: ...
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ def post_message(
     # End the read transaction before the agent runs: it may call an LLM for seconds, and an
     # idle transaction would hold a PostgreSQL connection and snapshot meanwhile.
     session.rollback()
-    reply = assistant().respond(state, inbound.text, now=now)
+    result = assistant().respond(state, inbound.text, now=now)
 
     def write() -> PostedMessage:
-        return _store_turn(session, conversation_id, message_id, inbound, state, reply, now)
+        return _store_turn(session, conversation_id, message_id, inbound, result.update.focus, result.reply, now)
 
     return _commit_or_replay(session, conversation_id, message_id, write)
 
@@ -223,12 +223,12 @@ def _store_turn(
     conversation_id: str,
     message_id: str,
     inbound: InboundMessage,
-    state: Conversation,
+    focus: dict[str, str],
     reply: Reply,
     now: datetime,
 ) -> PostedMessage:
     conversation = _conversation_row(session, conversation_id, inbound, now)
-    conversation.focus = dict(state.focus)
+    conversation.focus = dict(focus)
     conversation.language = reply.language or conversation.language
     customer = _customer_row(conversation_id, message_id, inbound, now)
     session.add(customer)

@@ -52,7 +52,7 @@ def main() -> None:
         for turns in conversations:  # warm-up: caches, detector, first queries
             conversation = Conversation("warm")
             for turn in turns:
-                assistant.respond(conversation, turn, now=now)
+                conversation = assistant.respond(conversation, turn, now=now).apply(conversation)
         # "new": every question embedded afresh (query cache cleared before each turn);
         # "repeated": the same questions again, as customer care sees all day (cache hits).
         timings: dict[str, list[float]] = {"new": [], "repeated": []}
@@ -62,14 +62,14 @@ def main() -> None:
                     for turns in conversations:
                         conversation = Conversation("fill")
                         for turn in turns:
-                            assistant.respond(conversation, turn, now=now)
+                            conversation = assistant.respond(conversation, turn, now=now).apply(conversation)
                 for i, turns in enumerate(conversations):
                     conversation = Conversation(f"bench-{kind}-{round_}-{i}")
                     for turn in turns:
                         if kind == "new":
                             assistant.kb.clear_query_cache()
                         started = time.perf_counter()
-                        assistant.respond(conversation, turn, now=now)
+                        conversation = assistant.respond(conversation, turn, now=now).apply(conversation)
                         timings[kind].append((time.perf_counter() - started) * 1000)
     results = {
         kind: {

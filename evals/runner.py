@@ -1,7 +1,7 @@
 """Run a suite: each case is a fresh conversation, sent turn by turn to the assistant under test.
 
 Two targets, the same entry points a channel uses:
-- in-process: anything with `respond(conversation, message, *, now=None) -> Reply` (the real
+- in-process: anything with `respond(conversation, message, *, now=None) -> TurnResult` (the real
   `Assistant` from `build_assistant`, or a test double), with the case's clock passed as `now`;
 - over HTTP: `POST {url}/v1/conversations/{id}/messages` with a bearer key and a conversation
   id unique to the case and the run.  The service runs on its own clock, so a case's `now`
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from agent import Conversation, Reply
+from agent import Conversation, TurnResult
 from evals.errors import TargetError
 from evals.suite import Case, Suite
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class Responder(Protocol):
     """What the in-process target needs from an assistant."""
 
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply: ...
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult: ...
 
 
 class Session(Protocol):
@@ -91,8 +91,10 @@ class _InProcessSession:
     def send(self, message: str, *, now: datetime | None) -> dict[str, Any]:
         if now is not None and now.tzinfo is None and self.target.timezone is not None:
             now = now.replace(tzinfo=self.target.timezone)
-        reply = self.target.assistant.respond(self.conversation, message, now=now)
-        return reply.to_dict()
+        result = self.target.assistant.respond(self.conversation, message, now=now)
+        self.conversation = result.apply(self.conversation)
+        reply: dict[str, Any] = result.reply.to_dict()
+        return reply
 
 
 class HttpTarget:

@@ -37,6 +37,7 @@ HandoffReasonName = Literal[
     "repeated_failure",
     "stale_information",
     "requested_externally",
+    "internal_error",
 ]
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 

@@ -6,17 +6,22 @@ guessing (see `ManifestError`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import opening_hours
 import yaml
+from babel import Locale, UnknownLocaleError
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -56,11 +61,53 @@ class SourceSpec(BaseModel):
         return self
 
 
+# The agent evaluates `support.opening_hours` with the `opening_hours` package (opening-hours-py, the
+# OSM specification: https://wiki.openstreetmap.org/wiki/Key:opening_hours/specification) and the
+# manifest's `country` for public holidays, so a manifest loads only when that package accepts both.
+# `knowledge.hours.parse_osm_hours` cannot be the check: it also reads near-misses ("Mo-Fr 9am-6pm")
+# through the prose parser, which the agent's reader refuses, and this module may not import
+# `knowledge.hours` (`knowledge` sits below it: ARCHITECTURE.md, import rules).
+_OSM_ERRORS = (opening_hours.ParserError, SyntaxError, ValueError)  # type: ignore[attr-defined]
+_OSM_POSITION = re.compile(r"--> \d+:(\d+)")
+
+
+def _osm_opening_hours(value: str) -> str:
+    value = value.strip()
+    try:
+        opening_hours.OpeningHours(value)
+    except _OSM_ERRORS as exc:
+        position = _OSM_POSITION.search(str(exc))
+        where = f" (unexpected text at character {position.group(1)})" if position else ""
+        raise ValueError(
+            f"{value!r} is not an OSM opening_hours expression{where};"
+            " write it like 'Mo-Fr 09:00-18:00; Sa 09:00-13:00; PH off'"
+        ) from None
+    return value
+
+
+def _language_code(value: str) -> str:
+    """A language code Babel (CLDR) knows, lower-cased: 'it', 'en', 'en-gb', 'pt_br'."""
+    code = value.strip().lower()
+    try:
+        Locale.parse(code, sep="-" if "-" in code else "_")
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValueError(
+            f"unknown language code {value!r}; use an ISO 639 code such as 'it' or 'en' (optionally with a region: 'en-gb')"
+        ) from None
+    return code
+
+
+def _same_language(a: str, b: str) -> bool:
+    """'en' and 'en-GB' are one language for the content ('en' is the region's base language)."""
+    a, b = (code.strip().lower().replace("_", "-") for code in (a, b))
+    return a == b or a.split("-")[0] == b or b.split("-")[0] == a
+
+
 class SupportHours(BaseModel):
     """When human operators answer, as an OSM opening_hours string (e.g. 'Mo-Fr 09:00-18:00')."""
 
     model_config = ConfigDict(extra="forbid")
-    opening_hours: str = "Mo-Fr 09:00-18:00"
+    opening_hours: Annotated[str, AfterValidator(_osm_opening_hours)] = "Mo-Fr 09:00-18:00"
 
 
 class Manifest(BaseModel):
@@ -68,9 +115,10 @@ class Manifest(BaseModel):
 
     brand: str
     language: str = "it"
-    # Languages the brand serves (the content's and the replies'); the first is the default reply
-    # language for a message in a language not listed. Empty: only `language`.
-    languages: list[str] = Field(default_factory=list)
+    # Languages the brand serves (the content's and the replies'), lower-cased codes Babel knows;
+    # the first is the default reply language for a message in a language not listed. When given
+    # it must include `language`. Empty: only `language` (see `served_languages`).
+    languages: list[Annotated[str, AfterValidator(_language_code)]] = Field(default_factory=list)
     timezone: str = "Europe/Rome"
     country: str = "IT"
     support: SupportHours = Field(default_factory=SupportHours)
@@ -91,6 +139,30 @@ class Manifest(BaseModel):
             raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Europe/Rome") from exc
         return value
 
+    @field_validator("languages")
+    @classmethod
+    def _languages_include_the_content_language(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        codes = list(dict.fromkeys(value))
+        language = info.data.get("language")
+        if codes and language and not any(_same_language(code, language) for code in codes):
+            raise ValueError(
+                f"the content language {language!r} (field 'language') is not among the languages served"
+                f" ({', '.join(codes)}); add {language.strip().lower()!r} to the list, first if replies should"
+                " default to it"
+            )
+        return codes
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        # The agent reads public holidays ("PH off" in support.opening_hours) for this country.
+        code = value.strip().upper()
+        try:
+            opening_hours.OpeningHours("24/7", country=code)
+        except opening_hours.UnknownCountryError:  # type: ignore[attr-defined]
+            raise ValueError(f"unknown country {value!r}; use an ISO 3166 code such as IT or GB") from None
+        return code
+
     @model_validator(mode="after")
     def _unique_ids(self) -> Manifest:
         seen: set[str] = set()
@@ -99,6 +171,11 @@ class Manifest(BaseModel):
                 raise ValueError(f"duplicate source id {source.id!r}")
             seen.add(source.id)
         return self
+
+    @property
+    def served_languages(self) -> list[str]:
+        """The languages the brand serves: `languages`, or just the content `language`."""
+        return list(self.languages) or [self.language]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -14,8 +14,9 @@ whichever source they came from:
 Where facts come from (general rules, never keyed to one brand):
 - store documents of a locations feed (schema.org opening hours);
 - page JSON-LD store nodes (matched to a directory store by @id, url, name or city) and page /
-  FAQ prose and tables, attributed to a store only when the page URL, else the title/question,
-  else the text names exactly one store; inside a page, sections headed "Orari"/"Hours" are read
+  FAQ prose and tables, attributed to a store only when the directory found the store described
+  on that page (its address, or its hours under a title naming it), else when the page URL, else
+  the title/question, else the text names exactly one store; inside a page, sections headed "Orari"/"Hours" are read
   for weekly hours and sections headed "festività"/"holiday"/"special" for dated hours;
 - product feed rows and page JSON-LD Product/Offer nodes (matched to a feed product by sku,
   productID, gtin, mpn, url or name);

@@ -3,9 +3,10 @@
 - A store document (locations feed) gives its weekly and special hours (schema.org
   openingHoursSpecification / specialOpeningHoursSpecification / openingHours).
 - A page's JSON-LD store node gives hours for the directory store it matches (@id, url, name, city).
-- Prose and tables give hours only when the page is about exactly one store — named by its URL,
-  else its title (an FAQ's question), else its text — and, when only the text names it, only
-  from sentences that talk about opening hours. Sections headed "Orari"/"Hours" are read for
+- Prose and tables give hours only when the page is about exactly one store — one the store
+  directory found described on it (`knowledge.facts.stores`: its address, or its hours under a
+  title naming it), else named by its URL, else its title (an FAQ's question), else its text —
+  and, when only the text names it, only from sentences that talk about opening hours. Sections headed "Orari"/"Hours" are read for
   weekly hours, sections headed "festività"/"holidays"/"special" for dated hours.
 - "Il sabato chiude alle 19:00" with no opening time is a partial value ``[[None, "19:00"]]``.
 """
@@ -21,6 +22,7 @@ from babel.dates import format_date
 
 from knowledge.documents import Document
 from knowledge.facts.model import Fact, FactOrigin
+from knowledge.facts.sections import document_body, hours_sections
 from knowledge.facts.stores import (
     StoreRef,
     find_stores,
@@ -173,7 +175,7 @@ def page_hours(origin: FactOrigin, stores: list[StoreRef]) -> Iterator[Fact]:
     store, named_by = _page_store(document, stores)
     if store is None:
         return
-    (weekly_text, weekly_headed), (special_text, special_headed) = _hours_sections(document)
+    (weekly_text, weekly_headed), (special_text, special_headed) = hours_sections(document)
     if named_by == "text":
         # Only the body names the store (a shipping page mentioning the warehouse's town): outside
         # sections headed for hours, read just the sentences that talk about opening hours.
@@ -190,15 +192,24 @@ def page_hours(origin: FactOrigin, stores: list[StoreRef]) -> Iterator[Fact]:
 
 
 def _page_store(document: Document, stores: list[StoreRef]) -> tuple[StoreRef | None, str]:
-    """The one store a page or FAQ entry is about — by its URL, else its title (question), else
-    its text — and which of the three named it."""
+    """The one store a page or FAQ entry is about — the store the directory knows it describes
+    (a page giving a store's address), else by its URL, else its title (question), else its
+    text — and what named it."""
+    described = next((s for s in stores if document.doc_id in s.pages), None)
+    if described is not None:
+        return described, "page"
     by_url = store_for_url(document.url, stores) if document.kind == "page" else None
     if by_url is not None:
         return by_url, "url"
     named = find_stores(document.title, stores)
     if named:
         return (named[0] if len(named) == 1 else None), "title"
-    named = find_stores(document_body(document), stores)
+    body = document_body(document)
+    named = find_stores(body, stores)
+    if len(named) > 1:
+        # A body naming several stores ("not valid at the outlet … the Bologna store opens on
+        # Sundays"): the one its sentences about opening hours name, if they name one.
+        named = find_stores(_hours_sentences(body), stores) or named
     return (named[0] if len(named) == 1 else None), "text"
 
 
@@ -210,40 +221,6 @@ _HOURS_WORDS = re.compile(
 def _hours_sentences(text: str) -> str:
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
     return "\n".join(p for p in parts if _HOURS_WORDS.search(fold(p)))
-
-
-def document_body(document: Document) -> str:
-    """What a document says: an FAQ entry's answer (its question is the title), else the text."""
-    faq = document.data.get("faq")
-    if isinstance(faq, dict) and faq.get("answer"):
-        return str(faq["answer"])
-    return document.text
-
-
-_HOURS_HEADING = re.compile(r"orari|orario|hours|opening|apertur|when we.?re open|quando siamo aperti")
-_SPECIAL_HEADING = re.compile(
-    r"festiv|holiday|special|eccezional|straordinar|natal|christmas|ferragosto|chiusur[ae] (estiv|annual)"
-)
-
-
-def _hours_sections(document: Document) -> tuple[tuple[str, bool], tuple[str, bool]]:
-    """((text for weekly hours, headed?), (text for dated hours, headed?)): the sections whose
-    headings announce them when the page has such headings, else the rest of the body."""
-    body = document_body(document)
-    sections: list[tuple[str, list[str]]] = [("", [])]
-    for line in body.splitlines():
-        if line.startswith("#"):
-            sections.append((fold(line.lstrip("#").strip()), []))
-        else:
-            sections[-1][1].append(line)
-    weekly = [s for s in sections if _HOURS_HEADING.search(s[0]) and not _SPECIAL_HEADING.search(s[0])]
-    special = [s for s in sections if _SPECIAL_HEADING.search(s[0])]
-
-    def join(parts: list[tuple[str, list[str]]]) -> str:
-        return "\n\n".join("\n".join(lines) for _, lines in parts)
-
-    weekly_text = join(weekly or [s for s in sections if not _SPECIAL_HEADING.search(s[0])])
-    return (weekly_text, bool(weekly)), (join(special or sections), bool(special))
 
 
 _CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?"

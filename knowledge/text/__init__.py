@@ -26,7 +26,14 @@ from knowledge.text.dates import (
 )
 from knowledge.text.language import SUPPORTED_LANGUAGES, detect_language, warm_up
 from knowledge.text.lexical import content_words, search_tokens, stems
-from knowledge.text.lexicon import FALLBACK_LANGUAGE, LANGUAGES, base_language, language_data, phrase_table
+from knowledge.text.lexicon import (
+    FALLBACK_LANGUAGE,
+    LANGUAGES,
+    LanguageFiles,
+    base_language,
+    language_data,
+    phrase_table,
+)
 from knowledge.text.normalize import fold, slug, stable_key, words
 from knowledge.text.offers import AVAILABILITY, format_price, parse_availability, parse_price
 from knowledge.text.when import When, resolve_when
@@ -40,6 +47,7 @@ __all__ = [
     "FALLBACK_LANGUAGE",
     "ISO_DATE",
     "LANGUAGES",
+    "LanguageFiles",
     "MONTHS",
     "MONTH_DAY",
     "MONTH_NUMBERS",

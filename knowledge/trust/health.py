@@ -9,7 +9,10 @@ It lists what a person should fix, grouped so that one fix closes one issue:
   confirmed by a fresh source of at least equal authority (superseded facts included: the old
   page is what needs updating);
 - **expired** — one issue per promotion whose end date has passed (and per page or FAQ entry
-  still stating special hours for dates that are over).
+  still stating special hours for dates that are over);
+- **duplicate** — one issue per question an FAQ source asks more than once with different
+  answers (`knowledge.sources.faq` indexes each entry and records where it is): the same
+  question twice, to be merged into one entry.
 
 The report holds no ages or other values that change from one day to the next unless the
 knowledge changes, so an issue's JSON identifies it across runs.
@@ -17,6 +20,7 @@ knowledge changes, so an issue's JSON identifies it across runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +32,7 @@ from knowledge.facts import Fact
 from knowledge.manifest import Manifest
 from knowledge.trust.freshness import SOURCE_LABELS, Conflict, KnowledgeState, assess_knowledge
 
-ISSUE_KINDS = ("conflict", "stale", "expired")
+ISSUE_KINDS = ("conflict", "stale", "expired", "duplicate")
 _KIND_WORDS = {
     "hours": "opening hours",
     "special_hours": "special opening hours",
@@ -41,11 +45,11 @@ _KIND_WORDS = {
 
 @dataclass(frozen=True)
 class HealthIssue:
-    kind: str  # stale | expired | conflict
+    kind: str  # conflict | stale | expired | duplicate
     subject: str
     title: str
     detail: str
-    sources: list[dict[str, Any]]  # {source_id, url, updated_at, value, subject}
+    sources: list[dict[str, Any]]  # {source_id, url, updated_at, value, subject}; duplicates add line
     winner: dict[str, Any] | None  # {source_id, url, updated_at, value, subject}
     suggested_fix: str
     subjects: list[str] = field(default_factory=list)
@@ -81,7 +85,10 @@ class HealthReport:
     def render_text(self) -> str:
         when = self.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
         if not self.issues:
-            return f"Knowledge health for {self.brand} at {when}: no stale, expired or conflicting facts."
+            return (
+                f"Knowledge health for {self.brand} at {when}: no stale, expired or conflicting facts"
+                " and no duplicate entries."
+            )
         parts = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in ISSUE_KINDS if self.counts.get(k))
         lines = [f"Knowledge health for {self.brand} at {when}: {len(self.issues)} issues ({parts})", ""]
         for issue in self.issues:
@@ -89,8 +96,9 @@ class HealthReport:
             lines.append(f"  {issue.detail}")
             for side in issue.sources:
                 mark = "  <- winner" if issue.winner and _same_side(side, issue.winner) else ""
+                where = f"{side['source_id']} {side['line']}" if side.get("line") else side["source_id"]
                 lines.append(
-                    f"  - {side['source_id']} ({side['updated_at'] or 'undated'}) {side['url'] or ''}: {side['value']}{mark}"
+                    f"  - {where} ({side['updated_at'] or 'undated'}) {side['url'] or ''}: {side['value']}{mark}"
                 )
             if issue.winner and not any(_same_side(s, issue.winner) for s in issue.sources):
                 w = issue.winner
@@ -110,7 +118,7 @@ def build_health_report(documents: Iterable[Document], manifest: Manifest, *, no
     docs = list(documents)
     state = assess_knowledge(docs, manifest, now=now)
     context = _Context(state, manifest, {d.doc_id: d for d in docs})
-    issues = _conflict_issues(context) + _stale_issues(context) + _expired_issues(context)
+    issues = _conflict_issues(context) + _stale_issues(context) + _expired_issues(context) + _duplicate_issues(context)
     order = {k: i for i, k in enumerate(ISSUE_KINDS)}
     issues.sort(key=lambda i: (order[i.kind], i.subject, i.title))
     counts = {k: sum(1 for i in issues if i.kind == k) for k in ISSUE_KINDS}
@@ -145,7 +153,9 @@ class _Context:
     def where(self, fact: Fact) -> str:
         """How a person finds the thing to edit: the page path, the FAQ question, the feed row."""
         if fact.source_type == "faq":
-            return f"the FAQ entry \u201c{fact.title}\u201d"
+            # A question asked twice needs its line to say which of the two entries to edit.
+            line = _faq_line(self.documents.get(fact.doc_id))
+            return f"the FAQ entry \u201c{fact.title}\u201d" + (f" ({line})" if line else "")
         if fact.source_type in ("products", "locations"):
             return f"the {self.label(fact)} '{fact.source_id}' ({fact.title})"
         if fact.url:
@@ -314,3 +324,73 @@ def _expired_issues(ctx: _Context) -> list[HealthIssue]:
             )
         )
     return issues
+
+
+# --- duplicates -----------------------------------------------------------------------------------
+_ANSWER_CHARS = 160
+
+
+def _faq_line(document: Document | None) -> str | None:
+    faq = document.data.get("faq") if document is not None else None
+    return str(faq["line"]) if isinstance(faq, dict) and faq.get("line") else None
+
+
+def _duplicate_issues(ctx: _Context) -> list[HealthIssue]:
+    groups: dict[tuple[str, str], list[Document]] = {}
+    for document in ctx.documents.values():
+        faq = document.data.get("faq")
+        if document.kind == "faq" and isinstance(faq, dict) and faq.get("same_question"):
+            groups.setdefault((document.source_id, str(faq["same_question"])), []).append(document)
+    issues = []
+    for (source_id, question_key), group in groups.items():
+        if len(group) < 2:
+            continue  # the other entries are gone (merged since, or their source not synced)
+        group.sort(key=lambda d: (_line_number(_faq_line(d)), d.doc_id))
+        question = group[0].data["faq"]["question"]
+        sides = [
+            {
+                "source_id": d.source_id,
+                "url": d.url,
+                "updated_at": d.updated_at.astimezone(ctx.state.tz).date().isoformat() if d.updated_at else None,
+                "value": _shortened(str(d.data["faq"]["answer"])),
+                "subject": d.doc_id,
+                "line": _faq_line(d),
+            }
+            for d in group
+        ]
+        places = [_place(side) for side in sides]
+        times, answers = ("twice", "the two answers") if len(group) == 2 else (f"{len(group)} times", f"the {len(group)} answers")
+        said = "; ".join(f"{place} says \u201c{side['value']}\u201d" for place, side in zip(places, sides, strict=True))
+        issues.append(
+            HealthIssue(
+                kind="duplicate",
+                subject=f"{source_id}:{question_key}",
+                title=f"Duplicate FAQ question \u201c{question}\u201d",
+                detail=f"the same question {times} in the FAQ '{source_id}', with different answers: {said}",
+                sources=sides,
+                winner=None,
+                suggested_fix=(
+                    f"merge {answers} into one entry, or reword the questions so that each asks what its"
+                    f" own answer says: {'; '.join(places)}"
+                ),
+                subjects=[d.doc_id for d in group],
+            )
+        )
+    return issues
+
+
+def _place(side: dict[str, Any]) -> str:
+    """'faq.csv line 3 (https://…/faq/#orari)': the line first, the URL when there is one."""
+    if side["line"] and side["url"]:
+        return f"{side['line']} ({side['url']})"
+    return str(side["line"] or side["url"] or side["subject"])
+
+
+def _line_number(line: str | None) -> int:
+    numbers = re.findall(r"\d+", line or "")
+    return int(numbers[-1]) if numbers else 0
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _ANSWER_CHARS else text[: _ANSWER_CHARS - 1].rstrip() + "\u2026"

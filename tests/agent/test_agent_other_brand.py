@@ -31,7 +31,7 @@ def homely(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
 
 
 def ask(assistant: Assistant, message: str) -> Reply:
-    return assistant.respond(Conversation("t"), message, now=NOW)
+    return assistant.respond(Conversation("t"), message, now=NOW).reply
 
 
 def test_the_shipping_rule_is_applied_in_the_brands_currency(homely: Assistant) -> None:

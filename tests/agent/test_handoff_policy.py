@@ -3,16 +3,9 @@ from __future__ import annotations
 import pytest
 
 from agent.conversation import Conversation, Turn
-from agent.handoff_policy import (
-    LEXICON,
-    SUMMARY_MAX_CHARS,
-    PolicySignal,
-    classify_message,
-    decide_handoff,
-    near_duplicate,
-    summarize_for_operator,
-)
 from agent.reply import HandoffReason
+from agent.signals.safety import FAMILIES, SensitiveSignal, _patterns, classify_message
+from agent.turn.decide import SUMMARY_MAX_CHARS, decide_handoff, near_duplicate, summarize_for_operator
 
 R = HandoffReason
 
@@ -78,7 +71,6 @@ POSITIVES: list[tuple[str, str, HandoffReason]] = [
     ("i freni non funzionano", "it", R.SAFETY),
     ("non funzionano più i freni", "it", R.SAFETY),
     ("i freni hanno ceduto in discesa", "it", R.SAFETY),
-    ("c'è una crepa nel telaio in carbonio", "it", R.SAFETY),
     ("il mio modello è oggetto di un richiamo di sicurezza?", "it", R.SAFETY),
     ("there is smoke coming out of the battery", "en", R.SAFETY),
     ("the battery caught fire", "en", R.SAFETY),
@@ -177,7 +169,7 @@ def test_the_negative_table_is_large_enough_to_mean_something() -> None:
 
 def test_matching_ignores_accents_and_case() -> None:
     signal = classify_message("PERCHÉ È GIÀ LA TERZA VOLTA CHE VI SCRIVO", "it")
-    assert signal == PolicySignal(R.COMPLAINT, "È GIÀ LA TERZA VOLTA")
+    assert signal is not None and (signal.reason, signal.matched) == (R.COMPLAINT, "È GIÀ LA TERZA VOLTA")
 
 
 def test_the_matched_phrase_is_quoted_as_the_customer_wrote_it() -> None:
@@ -201,9 +193,11 @@ def test_the_most_urgent_reason_wins_when_several_apply() -> None:
     assert signal is not None and signal.reason == R.SAFETY
 
 
-def test_every_reason_in_the_lexicon_has_patterns_in_both_languages() -> None:
-    for by_lang in LEXICON.values():
-        assert set(by_lang) == {"it", "en"}
+def test_every_family_has_patterns_in_every_language_with_a_lexicon() -> None:
+    patterns = _patterns()
+    assert set(patterns) == set(FAMILIES)
+    for by_lang in patterns.values():
+        assert {"it", "en"} <= set(by_lang)
         assert all(by_lang.values())
 
 
@@ -212,7 +206,7 @@ def _conversation(*turns: Turn) -> Conversation:
 
 
 def test_any_signal_hands_off_with_that_reason_even_when_grounded() -> None:
-    signal = PolicySignal(R.INJURY, "sono caduto")
+    signal = SensitiveSignal(R.INJURY, "injury", "sono caduto", "lexicon")
     handoff = decide_handoff(
         signal=signal,
         grounded=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.injection import looks_like_instruction, strip_instructions
+from agent.signals.injection import looks_like_instruction, strip_instructions
 
 INSTRUCTIONS = [
     # English

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from agent.answers.llm import LLMComposer
 from agent.assistant import Assistant
-from agent.compose_llm import LLMComposer
 from agent.composers import LLMWithFallback
 from agent.conversation import Conversation
 from sportello.settings import Settings
@@ -35,7 +35,7 @@ def llm_assistant(script: Script, demo_manifest, demo_knowledge) -> Iterator[Ass
 
 
 def ask(assistant: Assistant, text: str = QUESTION):
-    return assistant.respond(Conversation("c1"), text, now=DEMO_NOW)
+    return assistant.respond(Conversation("c1"), text, now=DEMO_NOW).reply
 
 
 def test_a_checked_llm_answer_is_used_and_cites_the_passage_it_quotes(llm_assistant: Assistant, script: Script) -> None:

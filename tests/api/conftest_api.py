@@ -40,7 +40,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from agent.conversation import Conversation, Turn
+from agent.assistant import TurnResult
+from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
 from api.app import create_app
 from api.webhooks import DeliveryPolicy
@@ -152,8 +153,9 @@ class EchoKnowledgeAssistant:
         self.seen: list[Conversation] = []
         self.calls = 0
 
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
         self.calls += 1
+        focus = dict(conversation.focus)
         self.seen.append(Conversation(conversation.id, list(conversation.turns), dict(conversation.focus)))
         words = set(re.findall(r"\w+", message.lower()))
         lang = "it" if words & _ITALIAN else conversation.focus.get("language", "en")
@@ -181,7 +183,7 @@ class EchoKnowledgeAssistant:
                     "passages": [f"{entry.citation.source_id}:0"],
                 },
             )
-            conversation.focus["topic"] = entry.topic
+            focus["topic"] = entry.topic
         else:
             reply = Reply(
                 text="Non lo so." if lang == "it" else "I do not know.",
@@ -189,10 +191,9 @@ class EchoKnowledgeAssistant:
                 grounded=False,
                 trace={"intent": "unknown", "composer": "echo", "passages": []},
             )
-        conversation.turns.append(Turn("customer", message, now))
-        conversation.turns.append(Turn("bot", reply.text, now, grounded=reply.grounded))
-        conversation.focus["language"] = lang
-        return reply
+        focus["language"] = lang
+        turns = (Turn("customer", message, now), Turn("bot", reply.text, now, grounded=reply.grounded))
+        return TurnResult(reply, ConversationUpdate(turns, focus))
 
 
 # --- a service under test ------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from agent.assistant import TurnResult
 from agent.conversation import Conversation
-from agent.reply import Reply
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     EchoKnowledgeAssistant,
     Service,
@@ -86,7 +86,7 @@ class RacingAssistant(EchoKnowledgeAssistant):
         super().__init__()
         self.barrier = threading.Barrier(parties, timeout=10)
 
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
         self.barrier.wait()
         return super().respond(conversation, message, now=now)
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.conversation import Conversation, Turn
+from agent.assistant import TurnResult
+from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
 from evals.metrics import compute_metrics
 from evals.runner import HttpTarget, InProcessTarget, Runner
@@ -39,14 +40,15 @@ class ScriptedAssistant:
         self.clocks: dict[str, datetime | None] = {}
         self._lock = threading.Lock()
 
-    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> Reply:
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
+        focus = dict(conversation.focus)
         with self._lock:
             self.clocks[conversation.id] = now
         text = message.casefold()
         if "boom" in text:
             raise RuntimeError("index exploded")
         if "padova" in text:
-            conversation.focus["store"] = "store:padova"
+            focus["store"] = "store:padova"
         if "persona" in text or "human" in text:
             reply = Reply("Ti passo a una persona.", "it", False,
                           handoff=Handoff(HandoffReason.HUMAN_REQUESTED, "wants a person", "it"))
@@ -55,7 +57,7 @@ class ScriptedAssistant:
                           handoff=Handoff(HandoffReason.NO_ANSWER, "no answer", "it"))
         elif "luna" in text:  # invents an answer to an unanswerable question
             reply = Reply("Sì, vendiamo biglietti per la Luna a 99 €.", "it", True, [FAQ])
-        elif "parcheggio" in text and conversation.focus.get("store") == "store:padova":
+        elif "parcheggio" in text and focus.get("store") == "store:padova":
             reply = Reply("Il negozio di Padova ha un parcheggio gratuito.", "it", True, [STORES])
         elif "domenica" in text:
             reply = Reply("La domenica il negozio di Torino è chiuso.", "it", True, [STORES],
@@ -66,9 +68,8 @@ class ScriptedAssistant:
             reply = Reply("La spedizione costa 4,90 €.", "it", True, [FAQ])
         else:
             reply = Reply("Ciao!", "it", False)
-        conversation.turns.append(Turn("customer", message, now))
-        conversation.turns.append(Turn("bot", reply.text, now, grounded=reply.grounded))
-        return reply
+        turns = (Turn("customer", message, now), Turn("bot", reply.text, now, grounded=reply.grounded))
+        return TurnResult(reply, ConversationUpdate(turns, focus))
 
 
 SUITE = """
@@ -192,7 +193,9 @@ class _Service(BaseHTTPRequestHandler):
         self.seen_ids.append(conversation_id)
         conversation = self.conversations.setdefault(conversation_id, Conversation(conversation_id))
         try:
-            reply = self.assistant.respond(conversation, body["text"])
+            result = self.assistant.respond(conversation, body["text"])
+            self.conversations[conversation_id] = result.apply(conversation)
+            reply = result.reply
         except RuntimeError as exc:
             return self._send(500, {"title": "Internal Server Error", "status": 500, "detail": str(exc)})
         data = reply.to_dict()

@@ -137,8 +137,27 @@ def _trafilatura_text(html: str, url: str) -> str:
     if not out:
         return ""
     lines = [line.rstrip() for line in out.splitlines()]
-    lines = [line for line in lines if not _TABLE_SEPARATOR.match(line)]
+    lines = _unwrap([line for line in lines if not _TABLE_SEPARATOR.match(line)])
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+_BLOCK_START = re.compile(r"^\s*(#|[-*+] |\||\d+[.)] |>)")
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Rejoin a sentence the page's HTML source wrapped over lines ("… senza dover" / "indicare il
+    motivo …"): trafilatura keeps those newlines, and a reply quoting whole sentences would stop
+    mid-phrase. A line continues the previous one when it starts in lower case and the previous
+    one ends without a full stop and is not a heading, list item or table row."""
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1] if out else ""
+        if (prev.strip() and line.lstrip()[:1].islower() and not _BLOCK_START.match(line)
+                and not prev.lstrip().startswith(("#", "|")) and not prev.rstrip().endswith((".", "!", "?", ":"))):
+            out[-1] = f"{prev} {line.strip()}"
+        else:
+            out.append(line)
+    return out
 
 
 def _missing(expected: list[str], text: str) -> bool:

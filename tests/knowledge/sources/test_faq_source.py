@@ -14,6 +14,7 @@ import pytest
 from knowledge.errors import SourceError, SourceFormatError, SourceUnreachable
 from knowledge.manifest import Manifest, SourceSpec
 from knowledge.sources import FAQ_SOURCE, read_source_bytes
+from knowledge.text import stable_key
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -132,9 +133,63 @@ def test_an_empty_answer_names_its_line(tmp_path):
         load_file(tmp_path, "faq.csv", content)
 
 
-def test_a_repeated_question_fails_naming_both_lines(tmp_path):
-    with pytest.raises(SourceFormatError, match=r"line 3: the same question is already at faq.csv line 2"):
-        load_file(tmp_path, "faq.csv", "question,answer\nOpen on Sunday?,No.\nopen on  sunday?,Yes.\n")
+def test_a_question_asked_twice_with_two_answers_gives_two_documents_that_know_each_other(tmp_path):
+    docs = load_file(tmp_path, "faq.csv", "question,answer\nOpen on Sunday?,No.\nopen on  sunday?,Yes.\n")
+    assert [d.data["faq"]["answer"] for d in docs] == ["No.", "Yes."]
+    assert docs[0].key != docs[1].key
+    assert {d.data["faq"]["line"] for d in docs} == {"faq.csv line 2", "faq.csv line 3"}
+    assert docs[0].data["faq"]["same_question"] == docs[1].data["faq"]["same_question"]
+
+
+def test_a_question_that_is_not_repeated_keeps_the_key_of_its_question(tmp_path):
+    content = "question,answer\nOpen on Sunday?,No.\nopen on  sunday?,Yes.\nReturns?,30 days.\n"
+    alone = load_file(tmp_path, "a.csv", "question,answer\nReturns?,30 days.\n")[0]
+    returns = load_file(tmp_path, "b.csv", content)[2]
+    assert returns.key == alone.key == stable_key("Returns?")
+    assert returns.data == {"faq": {"question": "Returns?", "answer": "30 days."}}
+    assert load_file(tmp_path, "c.csv", content)[0].data["faq"]["same_question"] == stable_key("Open on Sunday?")
+
+
+def test_keys_of_a_repeated_question_survive_reordering_and_come_from_the_url_when_each_has_its_own(tmp_path):
+    rows = [
+        "Open on Sunday?,No.,/aiuto/#negozi-domenica",
+        "Open on Sunday?,\"Yes, 10-13.\",/aiuto/#orari-domenica",
+        "Returns?,30 days.,/aiuto/#resi",
+    ]
+    first = load_file(tmp_path, "a.csv", "question,answer,url\n" + "\n".join(rows) + "\n", base_url="https://x.example")
+    second = load_file(
+        tmp_path, "b.csv", "question,answer,url\n" + "\n".join(reversed(rows)) + "\n", base_url="https://x.example"
+    )
+    assert {d.url: d.key for d in first} == {d.url: d.key for d in second}
+    # The URL tells the two entries apart, so an edited answer keeps its document.
+    edited = load_file(
+        tmp_path, "c.csv", "question,answer,url\n" + "\n".join(rows).replace("Yes, 10-13.", "Yes, 10-12.") + "\n",
+        base_url="https://x.example",
+    )
+    assert {d.url: d.key for d in edited} == {d.url: d.key for d in first}
+
+
+def test_repeated_questions_without_their_own_url_are_told_apart_by_the_answer(tmp_path):
+    content = "question,answer,url\nOpen on Sunday?,No.,/aiuto/\nOpen on Sunday?,Yes.,/aiuto/\nOpen on Sunday?,Maybe.,\n"
+    docs = load_file(tmp_path, "faq.csv", content, base_url="https://x.example")
+    again = load_file(tmp_path, "b.csv", "question,answer,url\n" + "\n".join(reversed(content.splitlines()[1:])) + "\n",
+                      base_url="https://x.example")
+    assert len({d.key for d in docs}) == 3
+    assert {d.data["faq"]["answer"]: d.key for d in docs} == {d.data["faq"]["answer"]: d.key for d in again}
+
+
+def test_an_exact_copy_of_an_entry_is_kept_once_with_the_newest_date(tmp_path):
+    content = (
+        "question,answer,updated_at,url\nOpen on Sunday?,No.,2025-01-10,/a/#one\nReturns?,30 days.,,\n"
+        "open on sunday?,  no.,2025-02-20,/b/#two\n"
+    )
+    docs = load_file(tmp_path, "faq.csv", content, base_url="https://x.example")
+    assert [d.title for d in docs] == ["Open on Sunday?", "Returns?"]
+    sunday = docs[0]
+    assert sunday.key == stable_key("Open on Sunday?")
+    assert sunday.url == "https://x.example/a/#one"
+    assert sunday.updated_at == datetime.fromisoformat("2025-02-20T00:00:00+01:00")
+    assert "same_question" not in sunday.data["faq"]
 
 
 def test_a_bad_date_names_the_column_and_the_expected_form(tmp_path):

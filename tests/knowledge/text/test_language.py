@@ -58,8 +58,13 @@ def test_a_product_name_alone_does_not_switch_an_italian_conversation() -> None:
     assert detect_language("Trek Fuel EX 8", previous="it") == "it"
 
 
-def test_an_unsupported_previous_language_falls_back_to_the_default() -> None:
-    assert detect_language("ok", previous="de", default="it") == "it"
+def test_an_unrecognised_previous_language_falls_back_to_the_default() -> None:
+    assert detect_language("ok", previous="ja", default="it") == "it"
+
+
+def test_a_message_in_a_language_the_brand_does_not_serve_is_recognised_as_such() -> None:
+    message = "Bonjour, est-ce que vous livrez aussi en Belgique et combien de temps faut-il compter ?"
+    assert detect_language(message, default="it", expected=("it", "en")) == "fr"
 
 
 def test_the_answer_is_always_a_supported_language_or_the_default() -> None:

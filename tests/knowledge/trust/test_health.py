@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.errors import IndexUnavailable
+from knowledge.manifest import Manifest, SourceSpec
+from knowledge.sources import FAQ_SOURCE, resolve_manifest
 from knowledge.sync import health_report
 from knowledge.trust import build_health_report
 from tests.conftest import DEMO_NOW
 from tests.knowledge.facts.test_facts import (
+    BASE,
     WEEKDAYS,
     faq_doc,
     manifest_for,
@@ -127,6 +130,108 @@ def test_the_doctor_asks_for_a_sync_when_nothing_was_synced(tmp_path: Path):
     with pytest.raises(IndexUnavailable, match="sportello sync"):
         health_report(manifest_for(), tmp_path / "empty", now=NOW)
     assert not (tmp_path / "empty").exists()
+
+
+# --- stores found only in prose ------------------------------------------------------------------
+def test_a_store_known_only_from_an_old_page_is_reported_stale():
+    page = page_doc(
+        "/outlet/",
+        "# Outlet di Modena\n\nVia Emilia 12, 41100 Modena\n\n## Orari\n\nlun–sab 9:30–19:30, domenica chiuso",
+        title="Outlet di Modena",
+        updated="2023-05-02",
+    )
+    report = report_of([*torino_and_milano(), page])
+    [issue] = report.issues
+    assert (issue.kind, issue.title) == ("stale", "Stale opening hours on /outlet/")
+    assert issue.subjects == [f"store:modena:weekday:{day}" for day in range(7)]
+    assert issue.suggested_fix.startswith("review /outlet/: opening hours dated 2023-05-02")
+
+
+def test_a_page_describing_a_feed_store_with_other_hours_is_a_conflict_for_that_store():
+    page = page_doc(
+        "/chi-siamo/il-negozio/",
+        "# Bici Test Torino\n\nVia Po 45, 10124 Torino\n\n## Orari\n\n| lun–sab | 9:30–19:30 |\n| domenica | 10:00–13:00 |",
+        title="Bici Test Torino",
+    )
+    report = report_of([*torino_and_milano(), page])
+    [issue] = report.issues
+    assert (issue.kind, issue.subject, issue.winner["source_id"]) == ("conflict", "store:torino:weekday:6", "stores")
+    assert issue.title == "Conflicting opening hours for Bici Test Torino (domenica)"
+
+
+# --- duplicate FAQ questions ----------------------------------------------------------------------
+def faq_export(tmp_path: Path, content: str):
+    """The documents of a real FAQ file read by the FAQ source, and a manifest that lists it."""
+    (tmp_path / "faq.csv").write_text(content, encoding="utf-8")
+    manifest = resolve_manifest(
+        Manifest(
+            brand="Bici Test",
+            sources=[
+                SourceSpec(id="faq", type="faq", path="faq.csv", base_url=BASE),
+                SourceSpec(id="stores", type="locations", path="stores.jsonld"),
+            ],
+            root=tmp_path,
+        )
+    )
+    return FAQ_SOURCE.load(manifest.sources[0], manifest, now=NOW), manifest
+
+
+TWO_SUNDAYS = (
+    "question,answer,updated_at,url\n"
+    "Siete aperti la domenica?,\"No, la domenica siamo chiusi.\",2026-11-01,/aiuto/#negozi\n"
+    "Resi?,Entro 30 giorni.,2026-11-01,/aiuto/#resi\n"
+    "siete aperti la domenica?,\"Sì, dalle 10 alle 13.\",2026-10-01,/aiuto/#orari\n"
+)
+
+
+def test_a_question_asked_twice_with_two_answers_is_one_duplicate_issue_naming_both_entries(tmp_path: Path):
+    docs, manifest = faq_export(tmp_path, TWO_SUNDAYS)
+    report = build_health_report(docs, manifest, now=NOW)
+    [issue] = report.issues
+    assert (issue.kind, issue.winner) == ("duplicate", None)
+    assert report.counts["duplicate"] == 1 and report.counts["total"] == 1
+    assert [(s["source_id"], s["line"], s["url"]) for s in issue.sources] == [
+        ("faq", "faq.csv line 2", f"{BASE}/aiuto/#negozi"),
+        ("faq", "faq.csv line 4", f"{BASE}/aiuto/#orari"),
+    ]
+    assert issue.subjects == [d.doc_id for d in docs if d.title.lower().startswith("siete")]
+    assert issue.detail.startswith("the same question twice in the FAQ 'faq', with different answers:")
+    assert issue.suggested_fix.startswith("merge the two answers into one entry")
+
+
+def test_the_duplicate_issue_is_in_the_json_and_the_text_report(tmp_path: Path):
+    docs, manifest = faq_export(tmp_path, TWO_SUNDAYS)
+    report = build_health_report(docs, manifest, now=NOW)
+    data = report.to_dict()
+    assert data["counts"]["duplicate"] == 1
+    assert data["issues"][0]["kind"] == "duplicate"
+    assert data["issues"][0]["sources"][1]["line"] == "faq.csv line 4"
+    text = report.render_text()
+    assert "1 issues (1 duplicate)" in text
+    assert "DUPLICATE Duplicate FAQ question \u201cSiete aperti la domenica?\u201d" in text
+    assert f"- faq faq.csv line 4 (2026-10-01) {BASE}/aiuto/#orari: S\u00ec, dalle 10 alle 13." in text
+
+
+def test_an_exact_copy_of_an_faq_entry_is_not_a_duplicate_issue(tmp_path: Path):
+    docs, manifest = faq_export(tmp_path, TWO_SUNDAYS.replace("\"Sì, dalle 10 alle 13.\"", "\"No, la domenica siamo chiusi.\""))
+    report = build_health_report(docs, manifest, now=NOW)
+    assert report.counts["duplicate"] == 0 and report.issues == []
+
+
+def test_an_issue_about_one_of_two_entries_of_a_question_names_its_line(tmp_path: Path):
+    content = (
+        "question,answer,updated_at,url\n"
+        "Il negozio di Torino è aperto la domenica?,\"No, la domenica è chiuso.\",2026-11-01,/aiuto/#a\n"
+        "il negozio di Torino è aperto la domenica?,\"Sì, la domenica dalle 10 alle 13.\",2026-11-01,/aiuto/#b\n"
+    )
+    docs, manifest = faq_export(tmp_path, content)
+    feed = store_doc("Torino", hours=[spec(WEEKDAYS, "09:30", "19:30"), spec("Sunday", "00:00", "00:00")])
+    report = build_health_report([feed, *docs], manifest, now=NOW)
+    [conflict] = [i for i in report.issues if i.kind == "conflict"]
+    assert "update the FAQ entry \u201cil negozio di Torino è aperto la domenica?\u201d (faq.csv line 3)" in (
+        conflict.suggested_fix
+    )
+    assert [i.kind for i in report.issues] == ["conflict", "duplicate"]
 
 
 # --- the demo brand's planted traps (examples/demo-brand/TRAPS.md) ------------------------------

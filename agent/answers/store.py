@@ -8,35 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from agent.composition import Composition
+from agent.answers.composition import Composition
+from agent.phrases import lexicons, phrase
 from agent.reply import Citation
 from knowledge import Document
 from knowledge.text import fold, search_tokens
-
-_PHRASES = {
-    "it": {
-        "has": "Sì, {store} offre {service}.",
-        "has_not": "No, {store} non offre {service}.",
-        "elsewhere": "{service} è disponibile a: {stores}.",
-        "nowhere": "Nessuno dei nostri negozi offre {service}.",
-        "address": "{store}: {address}.",
-        "phone": "Telefono: {phone}.",
-    },
-    "en": {
-        "has": "Yes, {store} offers {service}.",
-        "has_not": "No, {store} does not offer {service}.",
-        "elsewhere": "{service} is available at: {stores}.",
-        "nowhere": "None of our stores offers {service}.",
-        "address": "{store}: {address}.",
-        "phone": "Phone: {phone}.",
-    },
-}
-
-
-def _say(lang: str, key: str, **values: str) -> str:
-    return _PHRASES.get(lang, _PHRASES["en"])[key].format(**values)
 
 
 def store_documents(stores: list[Any], documents: list[Document]) -> dict[str, Document]:
@@ -77,15 +56,19 @@ def asked_amenity(message: str, docs: dict[str, Document], idf: Callable[[str], 
 
 
 # The amenity answer says where a service is offered; a question about its price, duration,
-# deposit or booking needs the brand's own text instead.
-_WHERE_OR_WHETHER = re.compile(
-    r"\b(dove|quali negozi|quale negozio|in che negozio|avete|c e|ce l|fate|offrite|si puo|posso|e possibile|"
-    r"where|which stores?|which shops?|do you (have|offer|do)|is there|can i|are there)\b"
-)
-_OTHER_ASPECT = re.compile(
-    r"\b(quanto|costo|costa|prezz\w*|tariff\w*|cauzion\w*|prenot\w*|durata|dura|orari\w*|"
-    r"how much|cost\w*|price\w*|deposit|book\w*|how long|hours)\b"
-)
+# deposit or booking needs the brand's own text instead (`answer_words` in the language files).
+@cache
+def _words(name: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for table in lexicons("answer_words").values() for p in (table or {}).get(name) or ())
+
+
+def _says(name: str, folded: str) -> bool:
+    return any(p.search(folded) for p in _words(name))
+
+
+def _mid_sentence(name: str) -> str:
+    """A service name inside a sentence: "officina riparazioni", "bike fitting" (acronyms kept)."""
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
 
 
 def _amenities(document: Document, include_absent: bool = False) -> list[str]:
@@ -99,7 +82,7 @@ def _amenities(document: Document, include_absent: bool = False) -> list[str]:
 def compose_services(message: str, lang: str, store_key: str | None, stores: list[Any],
                      documents: list[Document], idf: Callable[[str], float]) -> Composition | None:
     folded = fold(message)
-    if _OTHER_ASPECT.search(folded) or not _WHERE_OR_WHETHER.search(folded):
+    if _says("service_other", folded) or not _says("service_where", folded):
         return None
     docs = store_documents(stores, documents)
     amenity = asked_amenity(message, docs, idf)
@@ -108,22 +91,22 @@ def compose_services(message: str, lang: str, store_key: str | None, stores: lis
     key = amenity.casefold()
     offering = [ref for ref in stores if ref.key in docs and key in {a.casefold() for a in _amenities(docs[ref.key])}]
     names = ", ".join(ref.city or ref.name for ref in offering)
-    service = amenity.lower() if lang == "it" else amenity
+    service = _mid_sentence(amenity)
     if store_key and store_key in docs:
         ref = next(r for r in stores if r.key == store_key)
         if any(r.key == store_key for r in offering):
-            text = _say(lang, "has", store=ref.name, service=service)
+            text = phrase(lang, "services_has", store=ref.name, service=service)
             cited = [docs[store_key]]
         else:
-            text = _say(lang, "has_not", store=ref.name, service=service)
+            text = phrase(lang, "services_has_not", store=ref.name, service=service)
             if offering:
-                text += " " + _say(lang, "elsewhere", service=amenity, stores=names)
+                text += " " + phrase(lang, "services_elsewhere", service=amenity, stores=names)
             cited = [docs[store_key]] + [docs[r.key] for r in offering]
     elif offering:
-        text = _say(lang, "elsewhere", service=amenity, stores=names)
+        text = phrase(lang, "services_elsewhere", service=amenity, stores=names)
         cited = [docs[r.key] for r in offering]
     else:
-        text = _say(lang, "nowhere", service=service)
+        text = phrase(lang, "services_nowhere", service=service)
         cited = list(docs.values())
     comp = Composition(text, grounded=True, kind="services")
     for document in cited:
@@ -140,9 +123,9 @@ def compose_store_info(lang: str, store_key: str | None, stores: list[Any],
     if not raw.get("address"):
         return None
     ref = next(r for r in stores if r.key == store_key)
-    text = _say(lang, "address", store=ref.name, address=raw["address"])
+    text = phrase(lang, "store_address", store=ref.name, address=raw["address"])
     if raw.get("telephone"):
-        text += " " + _say(lang, "phone", phone=raw["telephone"])
+        text += " " + phrase(lang, "store_phone", phone=raw["telephone"])
     comp = Composition(text, grounded=True, kind="store_info")
     comp.add_citation(_citation(docs[store_key]))
     return comp

@@ -1,9 +1,11 @@
 """The offline composer: deterministic, extractive, cited.
 
-It answers from structured facts when the question is about one (opening hours on a day,
-a product's price or stock, the shipping rule applied to the customer's amount, return days,
-warranty years, promotions) and otherwise from the best supporting sentences of the top
-passages.  Every number it prints comes from a fact or a passage it cites.
+It answers from structured data when the data can carry the answer: a store's hours on a day,
+a product's price or stock from the feed, a store's services; a shipping rule applied to the
+customer's amount or a return window applied to the days elapsed, but only when the rule is
+unambiguous and written in the very passage quoted as evidence. Otherwise it quotes one source
+unit (an FAQ entry's whole answer, or the best sentences of one page passage): a number read
+by a regex from one page is never applied to another question.
 """
 
 from __future__ import annotations
@@ -12,33 +14,31 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
+from functools import cache
 from typing import Any
 
-from agent.catalog_match import ProductRef, distinctive_words
-from agent.compose_store import compose_services, compose_store_info
-from agent.composition import Composition
-from agent.extractive import coverage, select_evidence
-from agent.intents import Intent, asks_open_status, elapsed_days
-from agent.phrases import day_label, long_date, money, phrase, table
+from agent.answers.composition import Composition
+from agent.answers.extractive import select_evidence, sentences
+from agent.answers.store import compose_services, compose_store_info
+from agent.answers.units import AnswerUnit, cut_at_sentence
+from agent.catalog_match import ProductRef
+from agent.phrases import day_label, language_name, lexicons, long_date, money, phrase, phrase_map
 from agent.reply import Citation, Warning
-from agent.retrieval import Subject
+from agent.signals.intents import Intent, asks_open_status, elapsed_days
+from agent.turn.state import Subject
 from knowledge.hours import hours_on, render_ranges, render_weekly, status_at
 from knowledge.index import Passage
-from knowledge.text import fold, resolve_when, search_tokens, words
+from knowledge.text import When, fold, resolve_when, search_tokens
 from knowledge.trust import assess_evidence, store_week
 
-# Below this share of the question's (IDF-weighted) words found in the evidence, an
-# extractive answer is not considered grounded.  Calibrated on the demo suite (README).
-MIN_COVERAGE = 0.45
-# multilingual-e5 cosine similarities are compressed (unrelated pairs ~0.80-0.83, answers ~0.84+).
-MIN_CROSS_LINGUAL_SIMILARITY = 0.84
-MAX_CHARS = 700
 
-_STORE_WORDS = re.compile(r"\b(negozi?o?|punto vendita|punti vendita|sede|sedi|store|stores|shop|shops|showroom)\b")
-_EXPRESS_WORDS = re.compile(r"\b(express|espress\w*|veloce|rapida|24 ?h|24 ore|next day)\b")
-_REFUND_WORDS = re.compile(r"\b(rimbors\w*|refund\w*|riaccredit\w*|money back)\b")
-_COST_WORDS = re.compile(r"\b(quanto|costo|costa|costi|prezzo|pago|pagare|gratis|gratuit\w*|free|how much|cost\w*|price|charge\w*|fee)\b")
-_DURATION_WORDS = re.compile(r"\b(quant\w* giorni|entro quando|entro quanto|quanto tempo|quanti anni|quanto dura|durata|how many days|how long|how many years|days|giorni|anni|years)\b")
+@cache
+def _words(name: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for table in lexicons("answer_words").values() for p in (table or {}).get(name) or ())
+
+
+def _says(name: str, folded: str) -> bool:
+    return any(p.search(folded) for p in _words(name))
 
 
 @dataclass
@@ -56,6 +56,12 @@ class ComposeInput:
     country: str = "IT"
     documents: list[Any] = field(default_factory=list)  # all documents (store amenities, addresses)
     context: str | None = None  # the previous customer message, when this one is a follow-up
+    units: list[AnswerUnit] = field(default_factory=list)  # the retrieved passages as answer units
+    store_words: frozenset[str] = frozenset()  # words the brand's store names share ("farmacia")
+    spread: float = 0.0  # the index's null standard deviation of similarity (its calibration)
+    # Whether two units say the same thing (one FAQ answer in two languages): not rivals.
+    same_answer: Callable[[AnswerUnit, AnswerUnit], bool] = lambda a, b: False
+    lexical_doc: str | None = None  # the document the question's words point at (see Retrieval)
 
     @property
     def question(self) -> str:
@@ -128,16 +134,18 @@ def _finish(comp: Composition, lang: str, as_of: str | None = None) -> Compositi
 
 
 # --- hours ---------------------------------------------------------------------------------
+
 def compose_hours(inp: ComposeInput) -> Composition | None:
 
     state, lang = inp.state, inp.lang
     stores = list(state.stores)
     folded = fold(inp.message)
-    if not inp.subject.store_key and len(stores) > 1 and not _STORE_WORDS.search(folded):
+    names_a_store = _says("store", folded) or bool(set(folded.split()) & inp.store_words)
+    if not inp.subject.store_key and len(stores) > 1 and not names_a_store:
         return None  # "when does customer service answer?" is not about a store's hours
     when = resolve_when(inp.message, inp.now, lang=lang, country=inp.country)
     if when is None and asks_open_status(folded):
-        when = resolve_when("now" if lang == "en" else "adesso", inp.now, lang=lang, country=inp.country)
+        when = When(inp.now.date(), None, True, "")
     targets = [s for s in stores if s.key == inp.subject.store_key] if inp.subject.store_key else []
     if not targets:
         if len(stores) == 1:
@@ -173,7 +181,8 @@ def compose_hours(inp: ComposeInput) -> Composition | None:
             if status.is_open and status.closes_at:
                 lines.append(phrase(lang, "open_now_until", store=label, time=_hm(status.closes_at.time())))
             elif status.next_opens_at:
-                nxt = f"{day_label(status.next_opens_at.date(), inp.now.date(), lang)} {_at(lang)} {_hm(status.next_opens_at.time())}"
+                nxt = phrase(lang, "day_at_time", day=day_label(status.next_opens_at.date(), inp.now.date(), lang),
+                             time=_hm(status.next_opens_at.time()))
                 lines.append(phrase(lang, "closed_now_next", store=label, next=nxt))
             else:
                 lines.append(phrase(lang, "closed_now", store=label))
@@ -194,8 +203,7 @@ def compose_hours(inp: ComposeInput) -> Composition | None:
                                      hour=when.time.hour, minute=when.time.minute)
                 status = status_at(weekly, specials, at)
                 if not status.is_open:
-                    lines[-1] += " " + (f"Alle {_hm(when.time)} è chiuso." if lang == "it"
-                                        else f"At {_hm(when.time)} it is closed.")
+                    lines[-1] += " " + phrase(lang, "closed_at_time", time=_hm(when.time))
             weekday, special_day = when.day.weekday(), when.day
         used += [f for f in facts if _fact_relevant(f, weekday, special_day)] or facts
     lines = [line for line in lines if line]
@@ -224,10 +232,6 @@ def _fact_relevant(fact: Any, weekday: int | None, day: Any) -> bool:
     if weekday is None:
         return True
     return fact.subject.endswith(f":weekday:{weekday}") or (day is not None and fact.subject.endswith(f":special:{day}"))
-
-
-def _at(lang: str) -> str:
-    return "alle" if lang == "it" else "at"
 
 
 def _hm(value: time) -> str:
@@ -260,7 +264,7 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
                             price=money(float(price.value), price.unit or "EUR", lang)))
         used.append(price)
     if availability is not None:
-        label = table(lang, "availability").get(str(availability.value), str(availability.value))
+        label = phrase_map(lang, "availability").get(str(availability.value), str(availability.value))
         parts.append(phrase(lang, "availability_line", product=product.title, availability=label))
         used.append(availability)
     comp = Composition(" ".join(parts), grounded=True, kind="product")
@@ -275,63 +279,72 @@ def compose_product(inp: ComposeInput, product: ProductRef) -> Composition | Non
     return _finish(comp, lang, as_of)
 
 
-# --- policies: shipping rule, returns, warranty ----------------------------------------------
+# --- policies applied to the customer's case -------------------------------------------------
 def compose_policy(inp: ComposeInput) -> Composition | None:
-
+    """The shipping rule applied to the customer's amount, or the return window to the days
+    elapsed: only when the customer gave that number, the rule's values are stated in the best
+    source unit, and that unit states no competing value of the same kind. The unit's other
+    sentences (other services, surcharges, exceptions) follow the computed line; the sentence that
+    states the rule itself is not repeated, so the reply gives one answer to the customer's case."""
     state, lang, folded = inp.state, inp.lang, fold(inp.message)
     name = inp.intent.name
-    if name == "shipping":
-        if _EXPRESS_WORDS.search(folded):
-            return None  # express and special services: the brand's own sentences answer better
-        cost = state.winner("policy:shipping_cost")
-        threshold = state.winner("policy:free_shipping_threshold")
-        amount = inp.intent.amount
-        if cost is None or not (amount is not None or _COST_WORDS.search(folded)):
-            return None
-        # The brand's currency is the one its policy is written in (EUR, GBP, CHF...).
-        currency = cost.unit or "EUR"
-        c = money(float(cost.value), currency, lang)
-        if threshold is not None and amount is not None:
-            t = money(float(threshold.value), threshold.unit or currency, lang)
+    for unit in inp.units[:3]:
+        if name == "shipping":
+            amount = inp.intent.amount
+            if amount is None or _says("express", folded):
+                return None  # no case to apply the rule to, or another service than the standard one
+            cost = _unit_fact(inp, unit, "policy:shipping_cost")
+            threshold = _unit_fact(inp, unit, "policy:free_shipping_threshold")
+            if cost is None or threshold is None:
+                continue
+            currency = cost.unit or "EUR"
             key = "shipping_free" if amount >= float(threshold.value) else "shipping_paid"
-            text = phrase(lang, key, amount=money(amount, currency, lang), cost=c, threshold=t)
-            used = [cost, threshold]
-        elif threshold is not None:
-            text = phrase(lang, "shipping_rule", cost=c,
+            text = phrase(lang, key, amount=money(amount, currency, lang),
+                          cost=money(float(cost.value), currency, lang),
                           threshold=money(float(threshold.value), threshold.unit or currency, lang))
             used = [cost, threshold]
+        elif name == "returns":
+            elapsed = elapsed_days(folded)
+            window = _unit_fact(inp, unit, "policy:return_days")
+            if elapsed is None:
+                return None
+            if window is None:
+                continue
+            key = "returns_in_time" if elapsed <= float(window.value) else "returns_too_late"
+            text = phrase(lang, key, days=_num(window.value), elapsed=str(elapsed))
+            used = [window]
         else:
-            text = phrase(lang, "shipping_cost", cost=c)
-            used = [cost]
-    elif name == "returns":
-        refund = _REFUND_WORDS.search(folded)
-        fact = state.winner("policy:refund_days" if refund else "policy:return_days")
-        elapsed = elapsed_days(folded)
-        if fact is None or not (elapsed is not None or _DURATION_WORDS.search(folded)):
             return None
-        days = _num(fact.value)
-        if refund:
-            text = phrase(lang, "refund", days=days)
-        elif elapsed is not None:
-            key = "returns_in_time" if elapsed <= float(fact.value) else "returns_too_late"
-            text = phrase(lang, key, days=days, elapsed=str(elapsed))
-        else:
-            text = phrase(lang, "returns", days=days)
-        used = [fact]
-    elif name == "warranty":
-        fact = state.winner("policy:warranty_years")
-        if fact is None or not _DURATION_WORDS.search(folded):
-            return None
-        text = phrase(lang, "warranty", years=_num(fact.value))
-        used = [fact]
+        break
     else:
         return None
-    comp = Composition(text, grounded=True, kind=f"policy_{name}")
-    for fact in used:
-        comp.add_citation(citation_for_fact(_best_supported(fact, inp)))
-    _add_supporting_sentence(comp, inp)
+    rule_values = {round(float(f.value), 2) for f in used}
+    rest = [s for s in sentences(unit.text) if not rule_values & {round(float(n), 2) for n in _numbers(s)}]
+    comp = Composition(" ".join([text, *rest]), grounded=True, kind=f"policy_{name}")
+    comp.evidence = [unit.text]
+    comp.add_citation(citation_for_passage(unit.passage))
     _apply_trust(comp, assess_evidence([], state, subjects=[f.subject for f in used]), lang)
     return _finish(comp, lang)
+
+
+def _unit_fact(inp: ComposeInput, unit: AnswerUnit, subject: str) -> Any:
+    """The one fact of `subject` read from the unit's own document, if its value is written in the
+    unit's text and the document states no other value for it (unambiguous)."""
+    facts = [f for f in inp.state.facts_for(subject) if f.doc_id == unit.doc_id]
+    values = {round(float(f.value), 2) for f in facts}
+    if len(values) != 1:
+        return None
+    fact = facts[0]
+    if not any(_num(fact.value) in number for number in _numbers(unit.text)):
+        return None
+    return fact
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _numbers(text: str) -> list[str]:
+    return [n.replace(",", ".").removesuffix(".00").removesuffix(".0") for n in _NUMBER.findall(text)]
 
 
 def _best_supported(fact: Any, inp: ComposeInput) -> Any:
@@ -401,53 +414,73 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
     return _finish(comp, lang)
 
 
-# --- extractive fallback -----------------------------------------------------------------------
-def compose_extractive(inp: ComposeInput) -> Composition:
+# --- one source unit ------------------------------------------------------------------------
+def choose_unit(inp: ComposeInput) -> tuple[AnswerUnit | None, float | None]:
+    """The unit to quote, and the similarity of its best competitor (another document that does
+    not say the same thing), which tells how clearly the question points at it.
 
+    Units whose match is as strong as the best's within `tie` (a fraction of this index's null
+    spread) are tied in meaning; the one carrying more of the question's own words wins. A unit
+    from a document whose facts are too old is passed over when a current one is tied with it."""
+    units = inp.units
+    if not units:
+        return None, None
+    tie = TIE_SIGMAS * inp.spread
+    best_similarity = units[0].similarity
+    tied = [u for u in units[:4] if u.similarity >= best_similarity - tie]
+    old = _too_old_docs(inp, [u.passage for u in tied])
+    current = [u for u in tied if u.doc_id not in old] or tied
+    # The reply's own language first (a bilingual FAQ says the same thing twice), then the words.
+    chosen = max(current, key=lambda u: (not u.passage.language or u.passage.language == inp.lang,
+                                         u.doc_id == inp.lexical_doc, u.support, u.similarity))
+    rival = next((u.similarity for u in units if u.doc_id != chosen.doc_id and not inp.same_answer(chosen, u)), None)
+    return chosen, rival
+
+
+def compose_unit(inp: ComposeInput) -> Composition:
+    """The chosen source unit, quoted: an FAQ entry's whole answer or one page passage's sentences."""
     lang = inp.lang
-    stale = _stale_docs(inp)
-    # Text from a document with a stale, expired or superseded fact is not presented as current
-    # when other passages can answer.
-    current = [p for p in inp.passages if p.doc_id not in stale]
-    evidence = select_evidence(inp.question, current, inp.idf, clean=inp.clean, language=lang) if current else []
-    if not evidence:
-        evidence = select_evidence(inp.question, inp.passages, inp.idf, clean=inp.clean, language=lang)
-    if not evidence:
+    best, rival = choose_unit(inp)
+    if best is None:
         return Composition("", grounded=False, kind="extractive")
-    joined = " ".join(e.sentence for e in evidence)
-    if any(e.passage.language == lang for e in evidence):
-        support = coverage(inp.question, " ".join([joined] + [e.passage.title for e in evidence]), inp.idf,
-                           inp.known)
-        grounded = support >= MIN_COVERAGE
-    else:
-        # Across languages words cannot be compared; the multilingual embedding can.
-        best = max((e.passage.dense_score or 0.0) for e in evidence)
-        grounded = best >= MIN_CROSS_LINGUAL_SIMILARITY
-    used_passages = _dedupe_docs([e.passage for e in evidence])
-    trust = assess_evidence(used_passages, inp.state)
-    stale_docs = set(trust.stale_doc_ids)
-    text = _trim(joined)
-    if used_passages and all(p.language and p.language != lang for p in used_passages):
-        text = phrase(lang, "other_language") + " " + text
-    comp = Composition(text, grounded=grounded, kind="extractive")
-    for passage in used_passages:
-        comp.add_citation(citation_for_passage(passage, stale=passage.doc_id in stale_docs))
-    dated = [p.updated_at for p in used_passages if p.updated_at]
-    _apply_trust(comp, trust, lang)
-    if used_passages and all(p.doc_id in stale_docs for p in used_passages):
+    passage = best.passage
+    trust = assess_evidence([passage], inp.state)
+    text = best.text
+    same_language = not passage.language or passage.language == lang
+    if not same_language:
+        text = phrase(lang, "other_language", language=language_name(passage.language, lang)) + " " + text
+    comp = Composition(text, grounded=True, kind="extractive", evidence=[best.text],
+                       similarity=best.similarity, rival=rival, same_language=same_language,
+                       corroborated=best.doc_id == inp.lexical_doc)
+    stale = set(trust.stale_doc_ids)
+    comp.add_citation(citation_for_passage(passage, stale=passage.doc_id in stale))
+    _apply_trust(comp, trust, lang, state=inp.state)
+    # The only evidence is too old to present as current: say so and offer a person.
+    if passage.doc_id in _too_old_docs(inp, [passage]):
         comp.needs_human = True
-    as_of = None
-    if dated and comp.grounded:
-        as_of = phrase(lang, "as_of", date=long_date(max(dated), lang, inp.now.tzinfo))
+    as_of = phrase(lang, "as_of", date=long_date(passage.updated_at, lang, inp.now.tzinfo)) if passage.updated_at else None
+    if as_of:
         comp.text = f"{comp.text} {as_of}"
     return _finish(comp, lang)
 
 
-def _trim(text: str, limit: int = MAX_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+# Units whose similarity differs by less than this many null standard deviations are tied in meaning.
+TIE_SIGMAS = 0.25
+
+
+def _too_old_docs(inp: ComposeInput, passages: list[Passage]) -> set[str]:
+    """Documents with a fact past its max age (not merely outvoted on one subject by a newer source)."""
+    out: set[str] = set()
+    for passage in passages:
+        for fact in inp.state.facts:
+            if fact.doc_id == passage.doc_id and _too_old(inp.state, fact):
+                out.add(passage.doc_id)
+                break
+    return out
+
+
+def _trim(text: str, limit: int = 300) -> str:
+    return cut_at_sentence(text, limit)
 
 
 def _hours(inp: ComposeInput, product: ProductRef | None) -> Composition | None:
@@ -492,14 +525,10 @@ STRUCTURED_COMPOSERS: dict[str, StructuredComposer] = {
 
 
 def compose_offline(inp: ComposeInput, product: ProductRef | None) -> Composition:
-    """Structured answer when the question is about a fact we hold, else extractive."""
-    name = inp.intent.name
-    composer = STRUCTURED_COMPOSERS.get(name)
+    """A structured answer when the question asks for data we hold, else the best source unit.
+
+    A product named in a question about how to use, choose or maintain it is not a price
+    question: only price and stock questions get the product card."""
+    composer = STRUCTURED_COMPOSERS.get(inp.intent.name)
     structured = composer(inp, product) if composer is not None else None
-    if structured is None and product is not None and name in ("general", "price", "availability"):
-        # Without a price or stock question, one shared word ("una nuova" ~ "Porta Nuova") is not
-        # enough to assume the customer means a product.
-        named = set(distinctive_words(words(inp.message))) & product.tokens
-        if name != "general" or len(named) >= 2:
-            structured = compose_product(inp, product)
-    return structured or compose_extractive(inp)
+    return structured or compose_unit(inp)

@@ -14,10 +14,12 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from agent.compose_offline import ComposeInput, citation_for_passage
-from agent.composition import Composition
+from agent.answers.composition import Composition
+from agent.answers.extractive import passage_body
+from agent.answers.offline import ComposeInput, citation_for_passage
+from agent.answers.units import chat_text
 from agent.errors import ComposerError
-from agent.extractive import passage_body
+from agent.phrases import language_name
 from knowledge.index import Passage, count_tokens, truncate_tokens
 from sportello.settings import Settings
 
@@ -78,7 +80,9 @@ class LLMComposer:
         if isinstance(checked, str):  # NO_ANSWER
             return Composition("", grounded=False, composer="llm", kind="llm")
         text, cited = checked
-        comp = Composition(text, grounded=True, composer="llm", kind="llm", warnings=list(offline.warnings))
+        text = chat_text(text)  # a model writes markdown; a chat shows it as typed
+        comp = Composition(text, grounded=True, composer="llm", kind="llm", warnings=list(offline.warnings),
+                           evidence=[passage_body(p) for p in cited])
         stale = {c.url for c in offline.citations if c.stale}
         for passage in cited:
             comp.add_citation(citation_for_passage(passage, stale=passage.url in stale))
@@ -104,7 +108,7 @@ class LLMComposer:
 
     def _ask(self, inp: ComposeInput, numbered: list[tuple[int, Passage, str]]) -> str:
         system = SYSTEM_PROMPT.format(
-            brand=self.brand, no_answer=NO_ANSWER, language_name="Italian" if inp.lang == "it" else "English",
+            brand=self.brand, no_answer=NO_ANSWER, language_name=language_name(inp.lang, "en"),
             max_sentences=4, today=inp.now.date().isoformat(),
         )
         passages = "\n\n".join(text for _, _, text in numbered)
