@@ -4,7 +4,7 @@ compose, check, decide). Entry point: `Assistant.respond(conversation, message, 
 Never imports `api`.
 """
 
-from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant
+from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant, failed_reply
 from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
 
@@ -21,4 +21,5 @@ __all__ = [
     "TurnResult",
     "Warning",
     "build_assistant",
+    "failed_reply",
 ]

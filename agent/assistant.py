@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from agent.catalog_match import ProductMatcher
 from agent.composers import Composer, OfflineComposer, composer_from_settings
 from agent.conversation import Conversation, ConversationUpdate
-from agent.phrases import AGENT_LANGUAGES
-from agent.reply import HandoffReason, Reply
+from agent.phrases import AGENT_LANGUAGES, phrase
+from agent.reply import Handoff, HandoffReason, Reply
 from agent.signals.exemplars import load_exemplars
 from agent.signals.injection import strip_instructions
 from agent.turn import decide
@@ -36,7 +36,7 @@ from agent.turn.understand import understand
 from knowledge import Manifest
 from knowledge.facts import store_directory
 from knowledge.index import KnowledgeBase, embedder_from_settings
-from knowledge.text import fold, warm_up
+from knowledge.text import detect_language, fold, warm_up
 from knowledge.trust import KnowledgeState, assess_knowledge
 from sportello.settings import RetrievalMode, Settings
 
@@ -181,12 +181,7 @@ class Assistant:
                 raise RuntimeError("no understanding")
             return decide.handoff_reply(self.resources, state.conversation, u, state.now, HandoffReason.INTERNAL_ERROR)
         except Exception:  # the fallback itself must not fail: plain words, no availability line
-            from agent.phrases import phrase
-            from agent.reply import Handoff
-
-            text = phrase(lang, "handoff.internal_error")
-            summary = f'the assistant failed on this message\nCustomer: "{state.message[:200]}"'
-            return Reply(text, lang, False, handoff=Handoff(HandoffReason.INTERNAL_ERROR, summary, lang))
+            return failed_reply(state.message, lang)
 
     @staticmethod
     def _timed(state: TurnState, stage: str, run: Callable[[], T]) -> T:
@@ -195,6 +190,16 @@ class Assistant:
             return run()
         finally:
             state.timings[stage] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def failed_reply(message: str, language: str | None = None) -> Reply:
+    """The reply to a message the assistant could not process (a failed stage, or no assistant at
+    all: an index or manifest that cannot load): the customer is told and a person gets it."""
+    lang = language or detect_language(message, default="en")
+    text = phrase(lang, "handoff.internal_error")
+    summary = f'the assistant failed on this message\nCustomer: "{message[:200]}"'
+    return Reply(text, lang, False, handoff=Handoff(HandoffReason.INTERNAL_ERROR, summary, lang),
+                 trace={"composer": "failed", "intent": None})
 
 
 def _understanding_trace(u: Understanding) -> dict[str, Any]:

@@ -25,6 +25,19 @@ class HandoffReason(StrEnum):
     REQUESTED_EXTERNALLY = "requested_externally"
     INTERNAL_ERROR = "internal_error"  # the turn failed on our side: the message waits for a person
 
+    @property
+    def holds(self) -> bool:
+        """Whether the bot falls silent until a person resolves: the customer asked for one, or the
+        topic needs one. After the others (no answer, stale information, an error) the bot keeps
+        answering what it can ground while the handoff waits; the handoff keeps the transcript."""
+        return self in HOLDING_REASONS
+
+
+HOLDING_REASONS = frozenset({
+    HandoffReason.HUMAN_REQUESTED, HandoffReason.MEDICAL, HandoffReason.INJURY, HandoffReason.LEGAL,
+    HandoffReason.SAFETY, HandoffReason.COMPLAINT, HandoffReason.REQUESTED_EXTERNALLY,
+})
+
 
 @dataclass(frozen=True)
 class Citation:

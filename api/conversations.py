@@ -9,6 +9,7 @@ second reply and no second event) and returns the winner's stored response.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent import Conversation, Reply, Turn, TurnResult
+from agent import Conversation, ConversationUpdate, HandoffReason, Reply, Turn, TurnResult, failed_reply
 from api import models
 from api.errors import MessageIdTaken, UnknownConversation
 from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript
 from api.webhooks import emit
+
+log = logging.getLogger(__name__)
 
 
 class Assistant(Protocol):
@@ -80,14 +83,16 @@ def post_message(
     assistant: Callable[[], Assistant],
     now: datetime,
 ) -> PostedMessage:
-    """Store a customer message and answer it, unless a person holds the conversation."""
+    """Store a customer message and answer it, unless a person holds the conversation: an operator
+    claimed it, or it was handed off for a reason that holds (`HandoffReason.holds`). While a
+    handoff for another reason (no answer, stale information) waits, the bot keeps answering."""
     message_id = inbound.message_id or models.new_id("msg")
     stored = _stored_response(session, conversation_id, message_id)
     if stored is not None:
         return PostedMessage(stored, replayed=True)
 
     held_by = active_handoff(session, conversation_id)
-    if held_by is not None:
+    if held_by is not None and _holds(held_by):
         return _commit_or_replay(
             session,
             conversation_id,
@@ -99,7 +104,15 @@ def post_message(
     # End the read transaction before the agent runs: it may call an LLM for seconds, and an
     # idle transaction would hold a PostgreSQL connection and snapshot meanwhile.
     session.rollback()
-    result = assistant().respond(state, inbound.text, now=now)
+    try:
+        result = assistant().respond(state, inbound.text, now=now)
+    except Exception:
+        # The assistant could not even be built or run (an index or manifest that cannot load): the
+        # message is still stored and goes to a person, with a reply that says so.
+        log.exception("turn.failed conversation=%s", conversation_id)
+        reply = failed_reply(inbound.text, state.focus.get("language"))
+        result = TurnResult(reply, ConversationUpdate((Turn("customer", inbound.text, now),
+                                                       Turn("bot", reply.text, now, grounded=False)), dict(state.focus)))
 
     def write() -> PostedMessage:
         return _store_turn(session, conversation_id, message_id, inbound, result.update.focus, result.reply, now)
@@ -248,6 +261,12 @@ def _store_turn(
 
     handoff = active_handoff(session, conversation_id)
     opened_reason = None
+    if reply.handoff is not None and handoff is not None and reply.handoff.reason.holds and not _holds(handoff):
+        # A waiting no-answer handoff becomes one that holds (the customer now asks for a person,
+        # or writes about an injury): the operator sees the new reason and the bot falls silent.
+        handoff.reason = str(reply.handoff.reason)
+        handoff.summary = reply.handoff.summary
+        opened_reason = handoff.reason
     if reply.handoff is not None and handoff is None:
         handoff = open_handoff(
             session,
@@ -289,6 +308,15 @@ def _store_turn(
     if opened_reason is not None:
         emit(session, "handoff.requested", handoff_event(session, handoff), now=now)
     return PostedMessage(response, replayed=False, reply=reply, opened_handoff_reason=opened_reason)
+
+
+def _holds(handoff: models.Handoff) -> bool:
+    if handoff.status == "claimed":
+        return True
+    try:
+        return HandoffReason(handoff.reason).holds
+    except ValueError:  # a reason written by another version: hold, the safe side
+        return True
 
 
 def _intent(reply: Reply) -> str | None:

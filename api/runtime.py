@@ -81,6 +81,16 @@ class Runtime:
                 self._manifest = load_manifest(path)
         return self.manifest
 
+    def check_manifest(self) -> None:
+        """Read and validate the manifest file as it is now, without serving it (for /readyz: an
+        edit that breaks it shows before the next sync or restart picks it up)."""
+        if self._injected_manifest:
+            return
+        path = self.manifest_path()
+        if path is None:
+            raise NotConfigured("no sources manifest: run `sportello sync path/to/sources.yaml` (serve then uses it)")
+        load_manifest(path)
+
     @property
     def has_manifest(self) -> bool:
         return self._manifest is not None or self.manifest_path() is not None

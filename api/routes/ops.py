@@ -25,8 +25,13 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """The database answers and the knowledge index is built and reachable."""
-    checks = {"database": _check(runtime.db.ping), "index": _check(lambda: _index_ready(runtime))}
+    """The database answers, the knowledge index is built and reachable, and the brand's manifest
+    reads and validates (a bad setting there would otherwise fail turns one by one)."""
+    checks = {
+        "database": _check(runtime.db.ping),
+        "index": _check(lambda: _index_ready(runtime)),
+        "manifest": _check(runtime.check_manifest),
+    }
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     failing = ", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok")

@@ -238,3 +238,22 @@ def test_the_customers_amount_is_read_in_any_common_format(text: str, amount: fl
     from agent.signals.intents import detect_intent
 
     assert detect_intent(text).amount == amount
+
+
+# --- failures on our side ---------------------------------------------------------------------
+class _FailingComposer:
+    name = "failing"
+
+    def compose(self, inp, product):
+        raise RuntimeError("composer bug")
+
+
+def test_a_stage_that_fails_becomes_a_handoff_in_the_customers_language(demo_manifest, demo_knowledge) -> None:
+    assistant = Assistant(demo_manifest, demo_knowledge, composer=_FailingComposer())
+    result = assistant.respond(Conversation("c-fail"), "How long is the warranty on a bike?", now=DEMO_NOW)
+
+    assert result.reply.handoff is not None
+    assert result.reply.handoff.reason == HandoffReason.INTERNAL_ERROR
+    assert result.reply.language == "en"
+    assert not result.reply.grounded
+    assert [t.role for t in result.update.turns] == ["customer", "bot"]

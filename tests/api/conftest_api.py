@@ -139,6 +139,7 @@ _KNOWLEDGE = (
         (Warning("stale", "This policy page was last updated over a year ago.", ["faq"]),),
     ),
 )
+_NOT_COVERED = frozenset({"mars", "marte"})
 _HUMAN = frozenset({"operatore", "persona", "umano", "human", "person", "agent"})
 _ITALIAN = frozenset(
     {"il", "la", "di", "che", "sono", "siete", "quali", "gli", "un", "per", "voglio", "ciao", "orari"}
@@ -147,7 +148,8 @@ _ITALIAN = frozenset(
 
 class EchoKnowledgeAssistant:
     """Answers from two fixed facts (hours, returns) with citations; hands off when asked for a
-    person; otherwise says it does not know. Records the conversation it was given."""
+    person; otherwise says it does not know (and hands off for lack of an answer, as the agent does,
+    when the message is about one of the topics in `_NOT_COVERED`). Records the conversation it was given."""
 
     def __init__(self) -> None:
         self.seen: list[Conversation] = []
@@ -189,6 +191,8 @@ class EchoKnowledgeAssistant:
                 text="Non lo so." if lang == "it" else "I do not know.",
                 language=lang,
                 grounded=False,
+                handoff=Handoff(HandoffReason.NO_ANSWER, f"No answer in the sources for: {message[:80]}", lang)
+                if words & _NOT_COVERED else None,
                 trace={"intent": "unknown", "composer": "echo", "passages": []},
             )
         focus["language"] = lang

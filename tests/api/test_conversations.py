@@ -239,3 +239,25 @@ def test_feedback_on_an_unknown_conversation_is_404(service: Service) -> None:
     )
 
     assert response.status_code == 404
+
+
+# --- a turn that fails on our side ----------------------------------------------------------------
+class _BrokenAssistant:
+    """An assistant that cannot answer at all (as when its index fails to load)."""
+
+    calls = 0
+
+    def respond(self, conversation: Any, message: str, *, now: Any = None) -> Any:
+        raise RuntimeError("index unavailable")
+
+
+def test_a_turn_that_fails_still_stores_the_message_and_hands_off(make_service: Any) -> None:
+    service = make_service(assistant=_BrokenAssistant())
+
+    body = service.send("c-broken", "Ciao, a che ora aprite sabato?", message_id="m1").json()
+
+    assert body["handoff"]["reason"] == "internal_error"
+    assert body["reply"]["text"]  # the customer is told a person will answer
+    stored = service.client.get("/v1/conversations/c-broken", headers=service.key("operator")).json()
+    assert [m["text"] for m in stored["messages"] if m["role"] == "customer"] == ["Ciao, a che ora aprite sabato?"]
+    assert service.send("c-broken", "Ciao, a che ora aprite sabato?", message_id="m1").json() == body

@@ -357,3 +357,42 @@ def test_a_customer_message_reusing_an_operator_message_id_is_409(service: Servi
     response = service.send("c-h", "thanks", message_id="op-7")
 
     assert response.status_code == 409
+
+
+# --- which handoffs hold the conversation -------------------------------------------------------
+def test_after_a_no_answer_handoff_the_bot_keeps_answering_what_it_can_ground(service: Service) -> None:
+    first = service.send("c-na", "Spedite su Marte?").json()
+    assert first["handoff"]["reason"] == "no_answer"
+
+    body = service.send("c-na", "Quali sono gli orari?").json()
+
+    assert body["reply"]["text"] == "Siamo aperti dal lunedì al sabato, 9–19."
+    assert body["reply"]["grounded"] is True
+    # The same handoff waits and collects the transcript; no second one is opened.
+    assert body["handoff"] == first["handoff"]
+    handoff = service.client.get(f"/v1/handoffs/{first['handoff']['id']}", headers=service.key("operator")).json()
+    assert [t["text"] for t in handoff["transcript"] if t["role"] == "customer"] == [
+        "Spedite su Marte?", "Quali sono gli orari?"]
+
+
+def test_asking_for_a_person_while_a_no_answer_handoff_waits_makes_it_hold(service: Service) -> None:
+    first = service.send("c-na2", "Spedite su Marte?").json()
+    calls = service.assistant.calls
+
+    asked = service.send("c-na2", "Voglio parlare con un operatore").json()
+    later = service.send("c-na2", "Quali sono gli orari?").json()
+
+    assert asked["handoff"]["id"] == first["handoff"]["id"]
+    assert asked["handoff"]["reason"] == "human_requested"
+    assert later["reply"] is None
+    assert service.assistant.calls == calls + 1
+
+
+def test_a_claimed_handoff_holds_whatever_its_reason(service: Service) -> None:
+    handoff_id = service.send("c-na3", "Spedite su Marte?").json()["handoff"]["id"]
+    assert _claim(service, handoff_id).status_code == 200
+
+    body = service.send("c-na3", "Quali sono gli orari?").json()
+
+    assert body["reply"] is None
+    assert body["handoff"]["status"] == "claimed"

@@ -222,7 +222,22 @@ def test_readiness_needs_the_index(content: Any) -> None:
     assert before.status_code == 503
     assert before.json()["checks"]["database"] == "ok"
     assert after.status_code == 200
-    assert after.json() == {"status": "ready", "checks": {"database": "ok", "index": "ok"}}
+    assert after.json() == {"status": "ready", "checks": {"database": "ok", "index": "ok", "manifest": "ok"}}
+
+
+def test_readiness_fails_when_the_manifest_is_edited_into_an_invalid_one(content: Any, tmp_path: Path) -> None:
+    manifest = _brand(tmp_path / "edited")
+    client = content(manifest=manifest)
+    _sync(client)
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8") + "support:\n  opening_hours: \"Mo-Fr 25:00-99:00\"\n",
+        encoding="utf-8",
+    )
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert "opening_hours" in response.json()["checks"]["manifest"]
 
 
 def test_the_health_report_is_returned_as_json(content: Any) -> None:
