@@ -6,6 +6,7 @@ from evals.baseline import compare
 from evals.errors import EvalError, GateError, ReportError, SuiteError, TargetError, UnknownMetric
 from evals.gate import GateResult, check, parse_thresholds
 from evals.metrics import METRIC_NAMES, compute_metrics
+from evals.paraphrase import ParaphraseResult, ParaphraseScore, paraphrase_cases, score_paraphrases
 from evals.report import build_report, dumps, load_report, write_json
 from evals.report_html import render_html
 from evals.report_markdown import format_delta, format_value, render_markdown
@@ -16,6 +17,10 @@ from evals.suite import Case, Suite, load_suite
 from evals.workspace import default_data_dir, ensure_index, in_process_target
 
 __all__ = [
+    "ParaphraseResult",
+    "ParaphraseScore",
+    "paraphrase_cases",
+    "score_paraphrases",
     "METRIC_NAMES",
     "Case",
     "CaseResult",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from knowledge.index import Passage
-from knowledge.text import content_words, search_tokens, stems
+from knowledge.text import MONTHS, content_words, search_tokens, stems
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
@@ -27,7 +27,21 @@ def passage_body(passage: Passage) -> str:
     return rest if rest and first.startswith(passage.title) else passage.text
 
 
+def informative(sentence: str) -> bool:
+    """A sentence that says something besides a date ("Aggiornato il 16 novembre 2026." does not):
+    at least two content words that are not month names."""
+    return len(set(content_words(sentence)) - _MONTH_WORDS) >= 2
+
+
+_MONTH_WORDS = frozenset(MONTHS)
+
+
 def sentences(text: str) -> list[str]:
+    """The text's sentences (a table row as one), leaving out those that only state a date."""
+    return [s for s in _all_sentences(text) if informative(s)]
+
+
+def _all_sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import cache
 from typing import Any
 
@@ -28,7 +28,7 @@ from agent.signals.intents import Intent, asks_open_status, elapsed_days
 from agent.turn.state import Subject
 from knowledge.hours import hours_on, render_ranges, render_weekly, status_at
 from knowledge.index import Passage
-from knowledge.text import When, fold, resolve_when, search_tokens
+from knowledge.text import When, content_words, fold, resolve_when, search_tokens
 from knowledge.trust import assess_evidence, store_week
 
 
@@ -391,15 +391,20 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
     if not promos:
         return None
     today = inp.now.date()
-    asked = set(fold(inp.message).split())
-    named = [p for p in promos if asked & set(fold(p.title).split()) - {"la", "il", "di", "the", "promo", "promozione"}]
+    # The promotion the customer means: one whose title shares a content word with the message
+    # ("the summer offer"), else, when nothing is on now, the one whose page the search found for
+    # it ("is the BLACK25 code still valid?"): then the customer hears that it ended.
+    asked = set(content_words(inp.message))
+    named = [p for p in promos if asked & set(content_words(p.title))]
+    if not named and not any(_current(p, today) for p in promos):
+        found = {u.doc_id for u in inp.units[:2]} | ({inp.lexical_doc} if inp.lexical_doc else set())
+        named = [p for p in promos if p.doc_id in found]
     candidates = named or promos
-    active = [p for p in candidates if not p.valid_through or p.valid_through >= today]
-    expired = [p for p in candidates if p.valid_through and p.valid_through < today]
+    active = [p for p in candidates if _current(p, today)]
+    expired = [p for p in candidates if not _current(p, today)]
     lines = [phrase(lang, "promo_active", title=p.title, until=long_date(p.valid_through, lang)) for p in active]
-    if named:
-        lines += [phrase(lang, "promo_expired", title=p.title, until=long_date(p.valid_through, lang)) for p in expired]
-    if not lines:
+    # An expired promotion the customer named is said once, by its `expired` warning (below).
+    if not lines and not (named and expired):
         lines = [phrase(lang, "no_promo")]
     comp = Composition("\n".join(lines), grounded=True, kind="promotion")
     for fact in active + (expired if named else []):
@@ -412,6 +417,10 @@ def compose_promotion(inp: ComposeInput) -> Composition | None:
         inp_promos = replace(inp, passages=[p for p in inp.passages if p.doc_id in promo_docs])
         _add_supporting_sentence(comp, inp_promos)
     return _finish(comp, lang)
+
+
+def _current(promotion: Any, today: date) -> bool:
+    return not promotion.valid_through or promotion.valid_through >= today
 
 
 # --- one source unit ------------------------------------------------------------------------

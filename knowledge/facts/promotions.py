@@ -36,8 +36,8 @@ _UNTIL = re.compile(
     rf"((?:\d{{1,2}}(?:°|st|nd|rd|th)?\s+(?:di\s+|of\s+)?(?:{MONTH_PATTERN})\.?(?:\s+\d{{4}})?)|(?:(?:{MONTH_PATTERN})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)|\d{{4}}-\d{{2}}-\d{{2}})"
 )
 _FROM_TO = re.compile(
-    rf"(?<![a-z])(?:dal|from)\s+(\d{{1,2}})(?:\s+({MONTH_PATTERN}))?(?:\s+(\d{{4}}))?\s+(?:al|to|until|-)\s+"
-    rf"(\d{{1,2}})\s+({MONTH_PATTERN})(?:\s+(\d{{4}}))?"
+    rf"(?<![a-z])(?:dal|from)\s+(\d{{1,2}})(?:°|º|st|nd|rd|th)?(?:\s+({MONTH_PATTERN}))?(?:\s+(\d{{4}}))?\s+"
+    rf"(?:al|to|until|-)\s+(\d{{1,2}})(?:°|º|st|nd|rd|th)?\s+({MONTH_PATTERN})(?:\s+(\d{{4}}))?"
 )
 _DISCOUNT = re.compile(r"(?<![\d,.])-?\s?(\d{1,2}(?:[.,]\d)?)\s?%")
 
@@ -96,10 +96,33 @@ def _promotion_fact(
 
 
 def _promotion_nodes(document: Document) -> Iterator[dict[str, Any]]:
-    """Top-level Offer/SaleEvent nodes: an Offer nested in a Product is a price, not a promotion."""
+    """Offer/SaleEvent nodes at the top level or as what a page or event is about (`mainEntity`,
+    `about`, `hasPart`, an event's `offers`): an Offer nested in a Product is a price, not a
+    promotion."""
     for node in document.data.get("jsonld") or []:
-        if isinstance(node, dict) and any(t in _PROMO_TYPES for t in node_types(node)):
-            yield node
+        yield from _promotions_in(node, depth=0)
+
+
+_CONTAINER_KEYS = ("mainEntity", "about", "hasPart", "offers", "itemListElement", "item")
+_PRICED_TYPES = ("Product", "ProductGroup", "IndividualProduct", "ProductModel", "Service")
+
+
+def _promotions_in(node: Any, depth: int) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _promotions_in(item, depth)
+        return
+    if not isinstance(node, dict) or depth > 3:
+        return
+    types = node_types(node)
+    if any(t in _PROMO_TYPES for t in types):
+        yield node
+        return
+    if any(t in _PRICED_TYPES for t in types):
+        return
+    for key in _CONTAINER_KEYS:
+        if key in node:
+            yield from _promotions_in(node[key], depth + 1)
 
 
 def _looks_like_promotion(document: Document) -> bool:
