@@ -54,13 +54,31 @@ def _phrases() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
 
 
+@cache
+def _patterns() -> tuple[tuple[re.Pattern[str], re.Pattern[str], str], ...]:
+    """Each phrase compiled once: (at a position, at the end of a text, act), longest first."""
+    out = []
+    for phrase, act in _phrases():
+        body = r"\s+".join(re.escape(part) for part in phrase.split())
+        out.append((re.compile(body), re.compile(body + r"\Z"), act))
+    return tuple(out)
+
+
+@cache
+def _ending_with() -> dict[str, tuple[tuple[re.Pattern[str], str], ...]]:
+    """The phrases by their last word: a text can only end with a phrase that ends with its last word."""
+    table: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    for (phrase, _), (_, at_end, act) in zip(_phrases(), _patterns(), strict=True):
+        table.setdefault(phrase.split()[-1], []).append((at_end, act))
+    return {word: tuple(patterns) for word, patterns in table.items()}
+
+
 def _match_at(folded: str, start: int) -> tuple[int, str] | None:
     """The longest wrapper phrase starting at `start` and ending at a word boundary. An
     acknowledgement opens a question only when punctuation follows it ("ok, e sabato?"): "great
     deals this week?" asks about deals."""
-    for phrase, act in _phrases():
-        pattern = r"\s+".join(re.escape(part) for part in phrase.split())
-        match = re.compile(pattern).match(folded, start)
+    for at, _, act in _patterns():
+        match = at.match(folded, start)
         if not match or (match.end() < len(folded) and folded[match.end()].isalnum()):
             continue
         rest = folded[match.end():]
@@ -72,9 +90,10 @@ def _match_at(folded: str, start: int) -> tuple[int, str] | None:
 
 def _match_before(folded: str, end: int) -> tuple[int, str] | None:
     """The longest wrapper phrase ending at `end` and starting at a word boundary."""
-    for phrase, act in _phrases():
-        pattern = r"\s+".join(re.escape(part) for part in phrase.split()) + r"\Z"
-        match = re.compile(pattern).search(folded[:end])
+    head = folded[:end]
+    last = head.rsplit(None, 1)[-1] if head.strip() else ""
+    for at_end, act in _ending_with().get(last, ()):
+        match = at_end.search(head)
         if match and (match.start() == 0 or not folded[match.start() - 1].isalnum()):
             return match.start(), act
     return None
