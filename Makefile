@@ -5,7 +5,7 @@ MANIFEST ?= examples/demo-brand/sources.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run sync test lint bench clean
+.PHONY: setup run sync test lint bench baselines clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,17 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m benchmarks.agent_latency
+	$(PY) -m benchmarks.paraphrase
+
+# Every suite's stored report, the baseline CI compares with (tests/evals/test_brands.py): run it
+# after a change that moves results and commit the files with that change.
+baselines: setup
+	for suite in evals/suites/*.yaml; do \
+	  $(VENV)/bin/sportello eval $$suite --resync --json evals/baselines/$$(basename $$suite .yaml).json || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) data

@@ -10,6 +10,7 @@ from evals.paraphrase import ParaphraseResult, ParaphraseScore, paraphrase_cases
 from evals.report import build_report, dumps, load_report, write_json
 from evals.report_html import render_html
 from evals.report_markdown import format_delta, format_value, render_markdown
+from evals.regression import GATED_METRICS, RegressionResult, baseline_path, check_regression
 from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
 from evals.runner import CaseRun, HttpTarget, InProcessTarget, Runner
 from evals.scoring import CaseResult, score, score_all
@@ -17,6 +18,10 @@ from evals.suite import Case, Suite, load_suite
 from evals.workspace import default_data_dir, ensure_index, in_process_target
 
 __all__ = [
+    "GATED_METRICS",
+    "RegressionResult",
+    "baseline_path",
+    "check_regression",
     "ParaphraseResult",
     "ParaphraseScore",
     "paraphrase_cases",

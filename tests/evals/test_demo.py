@@ -3,12 +3,14 @@ and the release gate recorded in README.md ("Measurements")."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evals import baseline_path, check_regression
 from evals.gate import check, parse_thresholds
 from evals.report import build_report
 from evals.runner import Runner
@@ -62,3 +64,10 @@ def test_demo_suite_meets_the_release_thresholds(demo_report: dict[str, Any]) ->
     gate = check(demo_report["metrics"], parse_thresholds(DEMO_GATE))
     failing = [case["id"] for case in demo_report["cases"] if not case["passed"]]
     assert gate.passed, (gate.failures, failing)
+
+
+@pytest.mark.slow
+def test_demo_suite_does_not_regress_from_its_baseline(demo_report: dict[str, Any]) -> None:
+    baseline = json.loads(baseline_path("demo").read_text(encoding="utf-8"))
+    result = check_regression(demo_report, baseline)
+    assert result.passed, result.describe()
