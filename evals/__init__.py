@@ -7,10 +7,10 @@ from evals.errors import EvalError, GateError, ReportError, SuiteError, TargetEr
 from evals.gate import GateResult, check, parse_thresholds
 from evals.metrics import METRIC_NAMES, compute_metrics
 from evals.paraphrase import ParaphraseResult, ParaphraseScore, paraphrase_cases, score_paraphrases
+from evals.regression import GATED_METRICS, RegressionResult, baseline_path, check_regression
 from evals.report import build_report, dumps, load_report, write_json
 from evals.report_html import render_html
 from evals.report_markdown import format_delta, format_value, render_markdown
-from evals.regression import GATED_METRICS, RegressionResult, baseline_path, check_regression
 from evals.retrieval import TimedEmbedder, benchmark, retrieval_cases, retrieval_table
 from evals.runner import CaseRun, HttpTarget, InProcessTarget, Runner
 from evals.scoring import CaseResult, score, score_all

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from evals import Runner, baseline_path, build_report, check_regression, in_process_target, load_suite, score_all
+from evals import (
+    Runner,
+    baseline_path,
+    build_report,
+    check_regression,
+    in_process_target,
+    load_suite,
+    score_all,
+)
 from sportello.settings import Settings
 from tests.conftest import ROOT
 
