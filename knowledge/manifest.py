@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import opening_hours
@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -110,6 +111,9 @@ class SupportHours(BaseModel):
     opening_hours: Annotated[str, AfterValidator(_osm_opening_hours)] = "Mo-Fr 09:00-18:00"
 
 
+SensitiveFamily = Literal["safety", "injury", "medical", "self_harm", "legal", "complaint", "human"]
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -123,6 +127,11 @@ class Manifest(BaseModel):
     country: str = "IT"
     support: SupportHours = Field(default_factory=SupportHours)
     max_age_days: dict[str, int] = Field(default_factory=dict)
+    # The brand's own words for topics a person must handle, by family (safety, injury, medical,
+    # legal, complaint, human): a product recall's name, a regulated service. Added to the agent's
+    # per-language lexicons; matched as whole words, case and accents ignored.
+    sensitive: dict[SensitiveFamily, list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2)]]] = (
+        Field(default_factory=dict))
     sources: list[SourceSpec] = Field(min_length=1)
     # Folder the manifest was read from: relative paths resolve against it.
     root: Path = Field(default=Path("."), exclude=True)

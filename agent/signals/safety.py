@@ -14,9 +14,9 @@ Two readers, any sector:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from agent.phrases import lexicons
 from agent.reply import HandoffReason
@@ -49,7 +49,7 @@ class SensitiveSignal:
     reason: HandoffReason
     topic: str  # the family ("self_harm", "safety", …): picks the words of the reply
     matched: str  # the customer's own words that triggered it (for the operator's summary)
-    how: str  # "lexicon", "tone" or "meaning"
+    how: str  # "lexicon", "brand_term" (the manifest's `sensitive:`), "tone" or "meaning"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -84,8 +84,9 @@ def _in_order(lang: str, languages: Iterable[str]) -> list[str]:
     return sorted(languages, key=lambda candidate: candidate != lang)
 
 
-def lexicon_signal(text: str, lang: str) -> SensitiveSignal | None:
-    """The first lexicon family whose pattern the message matches, in precedence order."""
+def lexicon_signal(text: str, lang: str, brand_terms: Mapping[str, Sequence[str]] | None = None) -> SensitiveSignal | None:
+    """The first lexicon family whose pattern (or brand term, from the manifest's `sensitive:`)
+    the message matches, in precedence order."""
     folded = fold(text)
     patterns = _patterns()
     for family, reason in FAMILIES.items():
@@ -95,6 +96,10 @@ def lexicon_signal(text: str, lang: str) -> SensitiveSignal | None:
                 match = pattern.search(folded)
                 if match:
                     return SensitiveSignal(reason, family, text[match.start() : match.end()].strip(), "lexicon")
+        for term in (brand_terms or {}).get(family, ()):
+            match = _term_pattern(term).search(folded)
+            if match:
+                return SensitiveSignal(reason, family, text[match.start() : match.end()].strip(), "brand_term")
     tone = _tone_signal(text, folded)
     return SensitiveSignal(HandoffReason.COMPLAINT, "complaint", tone, "tone") if tone else None
 
@@ -137,11 +142,22 @@ def meaning_signal(text: str, vote: ExemplarVote, *, answered_well: bool) -> Sen
     return SensitiveSignal(reason, family, text.strip()[:80], "meaning")
 
 
+@lru_cache(maxsize=512)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    words = fold(term).split()
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)")
+
+
 def classify_message(
-    text: str, lang: str, vote: ExemplarVote | None = None, *, answered_well: bool = True
+    text: str,
+    lang: str,
+    vote: ExemplarVote | None = None,
+    *,
+    answered_well: bool = True,
+    brand_terms: Mapping[str, Sequence[str]] | None = None,
 ) -> SensitiveSignal | None:
     """The signal a customer message carries, or None for an ordinary message."""
-    signal = lexicon_signal(text, lang)
+    signal = lexicon_signal(text, lang, brand_terms)
     if signal is None and vote is not None:
         signal = meaning_signal(text, vote, answered_well=answered_well)
     return signal

@@ -47,7 +47,8 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     # Closer to this knowledge base than any unrelated question came: the brand answers this.
     answered_well = strength >= res.calibration.top
     act = read_act(message, parts, vote, answered_well=answered_well)
-    signal = classify_message(message, detected, vote, answered_well=answered_well)
+    signal = classify_message(message, detected, vote, answered_well=answered_well,
+                              brand_terms={str(family): terms for family, terms in res.manifest.sensitive.items()})
 
     asked = question or message
     intent = detect_intent(asked)

@@ -6,6 +6,8 @@ from agent.conversation import Conversation, Turn
 from agent.reply import HandoffReason
 from agent.signals.safety import FAMILIES, SensitiveSignal, _patterns, classify_message
 from agent.turn.decide import SUMMARY_MAX_CHARS, decide_handoff, near_duplicate, summarize_for_operator
+from knowledge.errors import ManifestError
+from knowledge.sources import load_manifest
 
 R = HandoffReason
 
@@ -352,3 +354,20 @@ def test_the_handoff_summary_quotes_the_trigger_phrase() -> None:
     )
     assert handoff is not None
     assert 'trigger: "batteria fuma"' in handoff.summary
+
+
+# --- the brand's own terms (manifest `sensitive:`) ---------------------------------------------
+def test_a_brand_term_hands_off_with_its_family_as_whole_words_ignoring_case_and_accents() -> None:
+    terms = {"safety": ["richiamo Vapora K2"], "legal": ["Altroconsumo"]}
+    signal = classify_message("Il mio bollitore è nel RICHIAMO vapora k2?", "it", brand_terms=terms)
+    assert signal is not None and (signal.reason, signal.how) == (HandoffReason.SAFETY, "brand_term")
+    assert classify_message("Il richiamo vapora k20 è diverso?", "it", brand_terms=terms) is None
+
+
+def test_the_manifest_validates_sensitive_families(tmp_path) -> None:
+    (tmp_path / "faq.csv").write_text("question,answer\nq,a\n", encoding="utf-8")
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text("brand: X\nsensitive:\n  hazards: [fire]\nsources:\n  - {id: faq, type: faq, path: faq.csv}\n",
+                        encoding="utf-8")
+    with pytest.raises(ManifestError, match="sensitive"):
+        load_manifest(manifest)
