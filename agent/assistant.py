@@ -32,7 +32,7 @@ from agent.turn.check import check
 from agent.turn.compose import compose
 from agent.turn.retrieve import retrieve
 from agent.turn.state import Assessment, Resources, TurnState, Understanding
-from agent.turn.understand import understand
+from agent.turn.understand import reconsider, understand
 from knowledge import Manifest
 from knowledge.facts import store_directory
 from knowledge.index import KnowledgeBase, embedder_from_settings
@@ -127,7 +127,7 @@ class Assistant:
         update = (
             decide.conversation_update(conversation, u, reply, moment)
             if u is not None
-            else ConversationUpdate((), dict(conversation.focus))
+            else ConversationUpdate((), dict(conversation.focus), conversation.held_by)
         )
         log.info(
             "agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d ms=%.1f",
@@ -144,6 +144,9 @@ class Assistant:
         if u.signal is not None:
             state.trace["composer"] = "policy"
             return decide.signal_reply(res, state.conversation, u, state.now, u.signal)
+        if state.conversation.held_by:
+            state.trace["composer"] = "held"
+            return decide.held_reply(res, state.conversation, u, state.now, HandoffReason(state.conversation.held_by))
         if u.act is not None:
             state.trace["composer"] = "act"
             return decide.act_reply(res, u)
@@ -166,6 +169,16 @@ class Assistant:
             "grounding": {"level": checked.level, "similarity": checked.similarity, "z": checked.z,
                           "margin": checked.margin},
         })
+        if not checked.grounded:
+            second = reconsider(u, res)
+            if second.signal is not None:
+                state.understanding = second
+                state.trace.update({**_understanding_trace(second), "composer": "policy", "reconsidered": True})
+                return decide.signal_reply(res, state.conversation, second, state.now, second.signal)
+            if second.act is not None:
+                state.understanding = second
+                state.trace.update({**_understanding_trace(second), "composer": "act", "reconsidered": True})
+                return decide.act_reply(res, second)
         evidence = [c.url or c.title for c in composition.citations] or [p.url or p.title for p in retrieval.passages[:3]]
         return self._timed(
             state, "decide",

@@ -26,6 +26,7 @@ class ConversationUpdate:
 
     turns: tuple[Turn, ...]
     focus: dict[str, str]
+    held_by: str | None = None  # the handoff reason that holds the conversation from now on (if any)
 
 
 @dataclass
@@ -35,10 +36,14 @@ class Conversation:
     id: str
     turns: list[Turn] = field(default_factory=list)
     focus: dict[str, str] = field(default_factory=dict)  # e.g. {"store": "store:padova"}
+    # A handoff that holds the conversation until a person resolves it (`HandoffReason.holds`):
+    # set by the turn that opened it. The service keeps its own handoff table and does not call
+    # the assistant while one holds; an in-process caller (the evals) carries it here.
+    held_by: str | None = None
 
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.role == "customer"]
 
     def updated(self, update: ConversationUpdate) -> Conversation:
         """A new conversation with the update applied (this one is left as it was)."""
-        return replace(self, turns=[*self.turns, *update.turns], focus=dict(update.focus))
+        return replace(self, turns=[*self.turns, *update.turns], focus=dict(update.focus), held_by=update.held_by)

@@ -164,7 +164,15 @@ def conversation_update(conversation: Conversation, u: Understanding, reply: Rep
         Turn("customer", u.message, now, intent=intent),
         Turn("bot", reply.text, now, grounded=reply.grounded, intent=intent),
     )
-    return ConversationUpdate(turns, focus)
+    holds = reply.handoff is not None and reply.handoff.reason.holds
+    return ConversationUpdate(turns, focus, str(reply.handoff.reason) if holds and reply.handoff else conversation.held_by)
+
+
+def held_reply(res: Resources, conversation: Conversation, u: Understanding, now: datetime, reason: HandoffReason) -> Reply:
+    """A message while a person holds the conversation: it goes to them, the bot does not answer it."""
+    reply = handoff_reply(res, conversation, u, now, reason)
+    text = f"{phrase(u.language, 'handoff.waiting')} {availability(res, u.language, now)}".strip()
+    return Reply(text, reply.language, False, handoff=reply.handoff)
 
 
 # --- handoff helpers ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ embedding is made here and reused by every later stage.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -47,8 +48,7 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     # Closer to this knowledge base than any unrelated question came: the brand answers this.
     answered_well = strength >= res.calibration.top
     act = read_act(message, parts, vote, answered_well=answered_well)
-    signal = classify_message(message, detected, vote, answered_well=answered_well,
-                              brand_terms={str(family): terms for family, terms in res.manifest.sensitive.items()})
+    signal = classify_message(message, detected, vote, answered_well=answered_well, brand_terms=_brand_terms(res))
 
     asked = question or message
     intent = detect_intent(asked)
@@ -89,6 +89,24 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
         vote=vote,
         strength=strength,
     )
+
+
+def reconsider(u: Understanding, res: Resources) -> Understanding:
+    """The message read again once the knowledge base proved not to answer it (the check refused
+    every candidate): what looked like a question the brand answers ("ciao, come va oggi?" close
+    to an FAQ entry) is judged by the rules for messages it does not answer, so small talk gets a
+    friendly reply and a message whose meaning is sensitive goes to a person, not to `no_answer`."""
+    if u.act is not None or u.signal is not None or u.vote is None:
+        return u
+    signal = classify_message(u.message, u.detected, u.vote, answered_well=False, brand_terms=_brand_terms(res))
+    if signal is not None:
+        return replace(u, signal=signal)
+    act = read_act(u.message, split_message(u.message), u.vote, answered_well=False)
+    return replace(u, act=act) if act is not None else u
+
+
+def _brand_terms(res: Resources) -> dict[str, list[str]]:
+    return {str(family): terms for family, terms in res.manifest.sensitive.items()}
 
 
 def _strength(res: Resources, vector: np.ndarray) -> float:

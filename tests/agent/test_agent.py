@@ -257,3 +257,22 @@ def test_a_stage_that_fails_becomes_a_handoff_in_the_customers_language(demo_man
     assert result.reply.language == "en"
     assert not result.reply.grounded
     assert [t.role for t in result.update.turns] == ["customer", "bot"]
+
+
+# --- conversation, not questions -------------------------------------------------------------------
+@pytest.mark.parametrize("message", ["ciao, come va oggi?", "Buongiorno!", "grazie mille, gentilissimi"])
+def test_small_talk_gets_a_friendly_reply_without_sources_or_handoff(demo_assistant, message) -> None:
+    reply = ask(demo_assistant, message)
+    assert reply.handoff is None
+    assert not reply.citations
+    assert reply.trace["act"] is not None
+
+
+def test_while_a_person_is_asked_for_later_messages_go_to_them_not_to_the_bot(demo_assistant) -> None:
+    conversation = Conversation("held")
+    for message in ("Voglio parlare con una persona", "Quali sono gli orari del negozio di Torino?"):
+        result = demo_assistant.respond(conversation, message, now=DEMO_NOW)
+        conversation = result.apply(conversation)
+    assert conversation.held_by == "human_requested"
+    assert result.reply.handoff is not None and result.reply.handoff.reason == HandoffReason.HUMAN_REQUESTED
+    assert not result.reply.grounded and not result.reply.citations

@@ -12,6 +12,10 @@ from knowledge.sources import load_manifest
 R = HandoffReason
 
 POSITIVES: list[tuple[str, str, HandoffReason]] = [
+    ("non ce la faccio più, stanotte la faccio finita", "it", R.MEDICAL),
+    ("un uomo mi segue da quando siamo saliti sul traghetto", "it", R.SAFETY),
+    ("someone has been following me since the port", "en", R.SAFETY),
+    ("La batteria della mia e-bike si è gonfiata e scotta", "it", R.SAFETY),
     # The customer asks for a person.
     ("Voglio parlare con un operatore", "it", R.HUMAN_REQUESTED),
     ("vorrei parlare con una persona vera", "it", R.HUMAN_REQUESTED),
@@ -104,6 +108,9 @@ POSITIVES: list[tuple[str, str, HandoffReason]] = [
 
 # Ordinary shop questions that mention a trigger word: none of them goes to a person.
 NEGATIVES: list[tuple[str, str]] = [
+    ("mi segue il tecnico per l'installazione?", "it"),
+    ("chi mi segue per la pratica del reso?", "it"),
+    ("seguo la vostra pagina, quando esce la nuova collezione?", "it"),
     ("il freno posteriore fa rumore, fate riparazioni?", "it"),
     ("quanto costa il casco", "it"),
     ("posso restituire la bici?", "it"),
