@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
+from api.schemas import PATTERN_HINTS
 from knowledge import (
     IndexUnavailable,
     KnowledgeError,
@@ -121,9 +122,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
-    ]
+    problems = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return problem(
         422,
@@ -133,6 +132,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         instance=request.url.path,
         errors=problems,
     )
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str((error.get("ctx") or {}).get("pattern")))
+        if hint:
+            return hint
+    return str(error.get("msg", "invalid"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
