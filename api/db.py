@@ -57,12 +57,19 @@ def _serialize_transactions(engine: Engine) -> None:
     sleeps in growing steps (up to 100 ms) and makes latency tails long. Queueing on a Python lock
     hands the database over as soon as it is free. Transactions here are short (the agent runs
     outside them), and the wait is bounded: after `timeout` SQLite's own locking takes over.
+
+    Only writing transactions queue (the lock is taken at the first INSERT, UPDATE or DELETE): in
+    WAL mode readers block nobody, and a read transaction left open while its request waits for a
+    worker thread must not hold up every writer (under a flood of requests that was a deadlock
+    until the pool timed out: threads waiting on the lock, the lock's holder waiting for a thread).
     """
     lock = threading.Lock()
     timeout = 30.0
 
-    @event.listens_for(engine, "begin")
-    def _take(connection: Any) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if connection.info.get("holds_sqlite_lock") is not None or not _writes(statement):
+            return
         taken = lock.acquire(timeout=timeout)
         if not taken:  # a transaction left open somewhere; fall back to SQLite's locking
             log.warning("sqlite_lock_timeout", extra={"seconds": timeout})
@@ -74,6 +81,14 @@ def _serialize_transactions(engine: Engine) -> None:
 
     event.listen(engine, "commit", _give)
     event.listen(engine, "rollback", _give)
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP"})
+
+
+def _writes(statement: str) -> bool:
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _WRITES
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -43,6 +43,9 @@ def get_principal(
     session: Annotated[Session, Depends(get_session)],
 ) -> Principal:
     principal = authenticate(session, _bearer(request), admin_key=runtime.settings.admin_key)
+    # End the lookup's read transaction here: the route runs in another worker thread, and a
+    # connection must not stay checked out while the request waits for one.
+    session.rollback()
     request.state.key_id = principal.key_id  # for the access log; never the secret
     retry_after = runtime.limiter.acquire(principal.key_id, time.monotonic())
     if retry_after is not None:

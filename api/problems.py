@@ -10,6 +10,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -142,6 +143,20 @@ def _message(error: dict[str, Any]) -> str:
     return str(error.get("msg", "invalid"))
 
 
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for the pool's whole timeout: an overload to retry, not a
+    # server bug (and never a 500 with a traceback per request).
+    log.warning("database_busy", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(
+        503,
+        "the database is busy; retry shortly",
+        title="Database busy",
+        slug="database-busy",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("request_crashed", extra={"path": request.url.path, "error": type(exc).__name__})
     return problem(500, "the service failed unexpectedly; the error is logged", instance=request.url.path)
@@ -152,4 +167,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(errors.ServiceError, _domain_error)
     app.add_exception_handler(KnowledgeError, _domain_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

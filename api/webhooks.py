@@ -144,6 +144,7 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *, now: dateti
             models.WebhookDelivery(
                 id=models.new_id("evt"),
                 subscription_id=subscription.id,
+                conversation_id=data.get("conversation_id"),
                 event_type=event_type,
                 payload=body,
                 status="pending",

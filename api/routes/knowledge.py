@@ -31,9 +31,12 @@ def sync_source(
     runtime: RuntimeDep,
     now: NowDep,
 ) -> dict:
-    """Start re-reading one source; poll the job at the `Location` URL until it is finished."""
-    job = service.start_sync(session, runtime, source_id, principal, now=now)
-    background.add_task(service.run_sync_job, runtime, job.id)
+    """Start re-reading one source; poll the job at the `Location` URL until it is finished.
+
+    While a sync of this source is queued, asking again returns that job (202): requests merge."""
+    job, created = service.start_sync(session, runtime, source_id, principal, now=now)
+    if created:
+        background.add_task(service.run_sync_job_in_turn, runtime, job.id)
     response.headers["Location"] = f"/v1/sources/{source_id}/sync/{job.id}"
     return service.job_view(job)
 
