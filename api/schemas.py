@@ -270,12 +270,22 @@ class DeliveryOut(BaseModel):
 
 
 # --- knowledge -----------------------------------------------------------------------------
+class FailedPageOut(BaseModel):
+    source_id: str
+    url: str
+    error: str
+
+
 class SyncJobOut(BaseModel):
     id: str
     source_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "partial", "failed"] = Field(
+        description="partial: the sync was applied but some pages failed (see failed_pages); "
+        "they keep their previous version"
+    )
     requested_by: str
     report: dict[str, Any] | None
+    failed_pages: list[FailedPageOut]
     error: str | None
     error_type: str | None
     created_at: datetime

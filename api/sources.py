@@ -78,6 +78,11 @@ def job_view(row: models.SyncJob) -> dict[str, Any]:
         "status": row.status,
         "requested_by": row.requested_by,
         "report": row.report,
+        "failed_pages": [
+            {"source_id": source["id"], **page}
+            for source in (row.report or {}).get("sources", [])
+            for page in source.get("failed_pages", [])
+        ],
         "error": row.error,
         "error_type": row.error_type,
         "created_at": row.created_at,
@@ -185,8 +190,9 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
             )
             return
         runtime.knowledge_changed()
-        _finish(runtime, job_id, status="succeeded", report=_jsonable(report.to_dict()))
-        log.info("sync_succeeded", extra={"job_id": job_id, "source_id": source_id})
+        status = "partial" if report.status == "partial" else "succeeded"
+        _finish(runtime, job_id, status=status, report=_jsonable(report.to_dict()))
+        log.info(f"sync_{status}", extra={"job_id": job_id, "source_id": source_id})
     try:
         announce_issues(runtime, job_id=job_id, source_id=source_id, now=_now())
     except Exception:  # the sync itself succeeded; a failing report must not undo that

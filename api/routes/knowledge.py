@@ -43,7 +43,8 @@ def sync_source(
 
 @router.get("/sources/{source_id}/sync/{job_id}", response_model=SyncJobOut)
 def sync_status(source_id: PathId, job_id: PathId, principal: ContentKey, session: SessionDep) -> dict:
-    """queued → running → succeeded (with the sync report) or failed (with the error)."""
+    """queued → running → succeeded (with the sync report), partial (some pages failed, listed in
+    failed_pages) or failed (with the error)."""
     return service.job_view(service.get_job(session, source_id, job_id))
 
 

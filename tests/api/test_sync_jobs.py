@@ -30,6 +30,7 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     postgres_database_fixture,
     running_server,
 )
+from tests.sites import serve_site
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 PAGE = "<html lang='it'><head><title>{0}</title></head><body><main><h1>{0}</h1><p>{1}</p>{2}</main></body></html>"
@@ -136,3 +137,27 @@ def test_the_database_holds_at_most_one_queued_job_per_source(database_url: str)
                 session.commit()
     finally:
         db.dispose()
+
+
+def _site_with_failing_pages() -> dict[str, str]:
+    links = "".join(f"<a href='/p{n}/'>Pagina {n}</a> " for n in range(4))
+    pages = {"/": PAGE.format("Home", "Benvenuti nel negozio di biciclette.", links)}
+    for n in range(4):
+        pages[f"/p{n}/"] = PAGE.format(f"Pagina {n}", f"Il contenuto della pagina numero {n}.", "")
+    return pages
+
+
+def test_a_crawl_where_some_pages_failed_is_a_partial_job_listing_them(tmp_path: Path, embedding_url: str) -> None:
+    with serve_site(_site_with_failing_pages()) as site:
+        for n in (1, 3):
+            site.fail(f"/p{n}/", 403, times=100)
+        with content_server(tmp_path, _manifest(tmp_path / "brand", site.url("/")), embedding_url) as client:
+            started = client.post("/v1/sources/site/sync")
+            job = _finished(client, started.headers["location"])
+
+    assert job["status"] == "partial"
+    assert job["failed_pages"] == [
+        {"source_id": "site", "url": site.url("/p1/"), "error": "HTTP 403"},
+        {"source_id": "site", "url": site.url("/p3/"), "error": "HTTP 403"},
+    ]
+    assert job["report"]["status"] == "partial"
