@@ -25,7 +25,8 @@ __all__ = ["app"]
 
 app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)
 
-# Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
+# Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars. The server's
+# workers quiet theirs in api.logs.configure_logging (not imported here: start-up cost).
 QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s")
 
 
