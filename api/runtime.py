@@ -37,6 +37,8 @@ class Runtime:
         self.db = Database(settings.effective_database_url)
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.customer_limiter = RateLimiter(settings.rate_limit_per_customer_per_minute)
+        self.auth_failures = RateLimiter(settings.auth_failures_per_minute)
         self.worker = DeliveryWorker(self.db, delivery or DeliveryPolicy(), self.metrics)
         self._injected_assistant = assistant is not None
         self._assistant = assistant

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Response, status
 from api import conversations as service
 from api import handoffs
 from api.deps import ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api.errors import RateLimited
 from api.schemas import (
     ID_PATTERN,
     ConversationOut,
@@ -46,6 +48,9 @@ def post_message(
     now: NowDep,
 ) -> dict:
     """Answer one customer message. Repeating a `message_id` returns the first response unchanged."""
+    retry_after = runtime.customer_limiter.acquire(f"{principal.key_id}:{conversation_id}", time.monotonic())
+    if retry_after is not None:
+        raise RateLimited(retry_after, "this customer's conversation")
     inbound = service.InboundMessage(
         text=body.text, user_id=body.user_id, channel=body.channel, message_id=body.message_id
     )
