@@ -5,6 +5,7 @@ Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP
 
 from api.app import create_app, create_app_from_env
 from api.db import Database
+from api.erasure import erase_conversation, erase_expired, export_conversation
 from api.errors import (
     AuthenticationFailed,
     Conflict,
@@ -31,6 +32,9 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "create_key",
+    "erase_conversation",
+    "erase_expired",
+    "export_conversation",
     "list_keys",
     "revoke_key",
 ]

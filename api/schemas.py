@@ -23,6 +23,7 @@ EventType = Literal[
     "handoff.resolved",
     "feedback.received",
     "knowledge.issue_found",
+    "conversation.erased",
 ]
 # Control characters are refused at the edge, in every field, on every backend alike: PostgreSQL
 # cannot store a NUL at all (a 500 there, stored on SQLite), and the others only hide text from
@@ -145,6 +146,11 @@ class TurnOut(BaseModel):
     grounded: bool | None = None
     citations: list[CitationOut] | None = None
     warnings: list[WarningOut] | None = None
+
+
+class ErasureOut(BaseModel):
+    conversation_id: str
+    erased: dict[str, int] = Field(description="rows deleted, per table")
 
 
 class FeedbackIn(_In):

@@ -63,6 +63,8 @@ class Settings:
     auth_failures_per_minute: int = 30
     max_body_bytes: int = 64_000
     log_level: str = "INFO"
+    # Conversations whose last activity is older than this are erased by `sportello retention run`.
+    retention_days: float | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

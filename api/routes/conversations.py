@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from api import conversations as service
-from api import handoffs
-from api.deps import ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api import erasure, handoffs
+from api.deps import AdminKey, ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
 from api.errors import RateLimited
 from api.schemas import (
     ID_PATTERN,
     ConversationOut,
+    ErasureOut,
     FeedbackIn,
     FeedbackOut,
     HandoffOut,
@@ -79,6 +80,23 @@ def post_message(
 def get_conversation(conversation_id: ConversationId, principal: ReaderKey, session: SessionDep) -> dict:
     """The transcript, with every reply's citations and warnings, the handoffs and the feedback."""
     return service.get_conversation(session, conversation_id)
+
+
+@router.delete("/{conversation_id}", response_model=ErasureOut)
+def erase_conversation(
+    conversation_id: ConversationId, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
+    """Erase the conversation and everything stored about it (messages, handoffs, feedback,
+    queued and past events); subscribers get `conversation.erased`. Afterwards GET is 404."""
+    counts = erasure.erase_conversation(session, conversation_id, now=now)
+    log.info("conversation_erased", extra={"conversation_id": conversation_id, "reason": "request"})
+    return {"conversation_id": conversation_id, "erased": counts}
+
+
+@router.get("/{conversation_id}/export")
+def export_conversation(conversation_id: ConversationId, principal: AdminKey, session: SessionDep) -> dict:
+    """Everything stored about the conversation, table by table (a data subject's access request)."""
+    return erasure.export_conversation(session, conversation_id)
 
 
 @router.post("/{conversation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
