@@ -28,7 +28,7 @@ into a message and exit code 2, and the API maps each branch to one problem+json
     └── ServiceError                  a request the HTTP service refuses (api.errors → problem+json)
         ├── NotFound                  404: UnknownConversation, UnknownHandoff, UnknownKey,
         │                             UnknownWebhook, UnknownSource, UnknownSyncJob
-        ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
+        ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken, MessageIdReused,
         │                             HandoffAlreadyOpen
         ├── InvalidCursor             400: a pagination cursor the service did not make
         ├── NotConfigured             503: no manifest or no index yet

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
 from api.metrics import CONTENT_TYPE
-from api.problems import problem
+from api.problems import PROBLEM_JSON, problem
 from api.runtime import Runtime
+from api.schemas import Problem
 from knowledge import IndexUnavailable
 from knowledge.index import Catalog, chroma_client
 
@@ -23,7 +24,17 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "ready"},
+        503: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": "not ready: no index yet, database or manifest failing (see checks)",
+        },
+    },
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The database answers, the knowledge index is built and reachable, and the brand's manifest
     reads and validates (a bad setting there would otherwise fail turns one by one)."""
