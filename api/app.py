@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from api import problems
 from api.conversations import Assistant
 from api.logs import configure_logging
-from api.middleware import AccessLog, BodySizeLimit
+from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
 from api.routes import conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
@@ -61,6 +61,7 @@ def create_app(
         app.include_router(module.router)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     return app
 

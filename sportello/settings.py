@@ -55,6 +55,7 @@ class Settings:
     openai_api_key: str | None = None
 
     admin_key: str | None = None
+    metrics_key: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     # Requests per minute (bursts up to the same number), per process unless redis_url is set:
     # per API key (one channel key carries every customer of a number), per end customer (a
     # conversation) on the message routes, and failed authentications per client address.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import RuntimeDep
+from api.errors import AuthenticationFailed
 from api.metrics import CONTENT_TYPE
 from api.problems import PROBLEM_JSON, problem
 from api.runtime import Runtime
@@ -52,7 +54,13 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(runtime: RuntimeDep) -> Response:
+def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus metrics; with SPORTELLO_METRICS_KEY set, scrapers send it as a bearer token."""
+    expected = runtime.settings.metrics_key
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise AuthenticationFailed("/metrics needs 'Authorization: Bearer <SPORTELLO_METRICS_KEY>'")
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 
