@@ -62,6 +62,9 @@ class Settings:
     rate_limit_per_minute: int = 6000
     rate_limit_per_customer_per_minute: int = 30
     auth_failures_per_minute: int = 30
+    # Shared rate limits across every process: redis://host:6379/0 (else each process has its own).
+    redis_url: str | None = None
+    redis_prefix: str = "sportello"  # key prefix, so deployments (and test runs) can share a server
     max_body_bytes: int = 64_000
     log_level: str = "INFO"
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
