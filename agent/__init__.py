@@ -7,8 +7,12 @@ Never imports `api`.
 from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant, failed_reply
 from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
+from agent.turn.check import CLEAR_Z, MIN_MARGIN, MIN_Z
 
 __all__ = [
+    "CLEAR_Z",
+    "MIN_MARGIN",
+    "MIN_Z",
     "Assistant",
     "AssistantConfig",
     "Citation",
