@@ -11,7 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from agent import HandoffReason
 from api.keys import Role
 
-Channel = Literal["whatsapp", "telegram", "web", "api"]
+Channel = Literal["whatsapp", "telegram", "chatwoot", "web", "api"]
 HandoffStatus = Literal["open", "claimed", "resolved"]
 EventType = Literal[
     "message.received",
@@ -22,6 +22,7 @@ EventType = Literal[
     "handoff.resolved",
     "feedback.received",
     "knowledge.issue_found",
+    "message.status",
 ]
 # Ids are chosen by channels (a chat id, a phone number with a prefix); no whitespace or '/'.
 ID_PATTERN = r"^[^\s/]{1,200}$"
