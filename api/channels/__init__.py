@@ -12,7 +12,7 @@ from api.channels.builtin import CHANNELS
 from api.channels.errors import BadSignature, ChannelNotConfigured, WindowClosed
 from api.channels.operator import plan_operator_reply, queue_operator_reply
 from api.channels.store import channel_summary
-from api.channels.telegram import set_webhook_request
+from api.channels.telegram import telegram_set_webhook_request
 from api.channels.worker import ChannelPolicy, ChannelWorker
 
 __all__ = [
@@ -27,5 +27,5 @@ __all__ = [
     "channel_summary",
     "plan_operator_reply",
     "queue_operator_reply",
-    "set_webhook_request",
+    "telegram_set_webhook_request",
 ]

@@ -109,7 +109,7 @@ async def receive(request: Request, runtime: RuntimeDep, now: NowDep) -> dict[st
     return {"stored": accepted.stored, "duplicates": accepted.duplicates}
 
 
-def set_webhook_request(settings: Settings, url: str) -> tuple[str, dict[str, Any]]:
+def telegram_set_webhook_request(settings: Settings, url: str) -> tuple[str, dict[str, Any]]:
     """The setWebhook call `sportello channels telegram set-webhook URL` makes."""
     endpoint, _ = CHANNEL.endpoint(settings, "/setWebhook")
     return endpoint, {

@@ -27,7 +27,7 @@ def telegram_set_webhook(
     sends back in every request (the webhook refuses requests without it)."""
     import httpx
 
-    from api.channels import set_webhook_request
+    from api import telegram_set_webhook_request
 
     settings = Settings.from_env()
     missing = [name for name, value in (("SPORTELLO_TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
@@ -36,7 +36,7 @@ def telegram_set_webhook(
         raise fail(f"set {' and '.join(missing)} first (the secret token is any string you choose)")
     if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
         raise fail(f"{url!r} is not an HTTPS URL: Telegram only delivers webhooks over HTTPS")
-    endpoint, body = set_webhook_request(settings, url)
+    endpoint, body = telegram_set_webhook_request(settings, url)
     try:
         response = httpx.post(endpoint, json=body, timeout=30.0)
         answer = response.json()
