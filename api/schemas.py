@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from agent import HandoffReason
 from api.keys import Role
@@ -197,6 +197,15 @@ class ResolveIn(_In):
 class KeyIn(_In):
     role: Role
     name: str = Field(min_length=1, max_length=200)
+    channel: Channel | None = Field(
+        default=None, description="channel keys only: the key reads and writes only this channel's conversations"
+    )
+
+    @model_validator(mode="after")
+    def _channel_only_for_channel_keys(self) -> KeyIn:
+        if self.channel is not None and self.role != "channel":
+            raise ValueError(f"only channel keys have a channel; a {self.role} key reaches every conversation")
+        return self
 
 
 class KeyOut(BaseModel):
@@ -204,6 +213,7 @@ class KeyOut(BaseModel):
     name: str
     role: str
     created_at: datetime
+    channel: str | None = None
 
 
 class KeyCreated(KeyOut):

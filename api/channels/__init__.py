@@ -11,6 +11,7 @@ from api.channels.base import Channel, ChannelRegistry
 from api.channels.builtin import CHANNELS
 from api.channels.errors import BadSignature, ChannelNotConfigured, WindowClosed
 from api.channels.operator import plan_operator_reply, queue_operator_reply
+from api.channels.scope import ensure_in_scope, key_channels, scope_key_to_channel
 from api.channels.store import channel_summary
 from api.channels.telegram import telegram_set_webhook_request
 from api.channels.worker import ChannelPolicy, ChannelWorker
@@ -25,7 +26,10 @@ __all__ = [
     "ChannelWorker",
     "WindowClosed",
     "channel_summary",
+    "ensure_in_scope",
+    "key_channels",
     "plan_operator_reply",
     "queue_operator_reply",
+    "scope_key_to_channel",
     "telegram_set_webhook_request",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models import Base
@@ -81,3 +81,12 @@ class ChannelOutbox(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))  # sent | delivered | read | failed
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ChannelKeyScope(Base):
+    """A channel key that reads and writes only its own channel's conversations."""
+
+    __tablename__ = "channel_key_scopes"
+
+    key_id: Mapped[str] = mapped_column(String(40), ForeignKey("api_keys.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))

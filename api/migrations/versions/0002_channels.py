@@ -1,4 +1,5 @@
-"""Messaging channels: inbound events (deduplicated), channel state per conversation, outbox.
+"""Messaging channels: inbound events (deduplicated), channel state per conversation, outbox,
+channel keys scoped to one channel.
 
 Revision ID: 0002_channels
 Revises: 0001
@@ -78,9 +79,17 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_channel_outbox_provider_message_id"), ["provider_message_id"], unique=False
         )
+    op.create_table(
+        "channel_key_scopes",
+        sa.Column("key_id", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(["key_id"], ["api_keys.id"]),
+        sa.PrimaryKeyConstraint("key_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("channel_key_scopes")
     op.drop_table("channel_outbox")
     op.drop_table("channel_inbound")
     op.drop_table("channel_conversations")
