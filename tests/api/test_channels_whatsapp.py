@@ -3,6 +3,7 @@ PostgreSQL. The stand-in records what the service sends; nothing is patched."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -332,3 +333,54 @@ def test_a_message_acknowledged_before_a_restart_is_answered_after_it(
     assert ack.status_code == 200
     assert sent[0].text.startswith("Hai 30 giorni per il reso.")
     assert assistant.calls == 1
+
+
+def test_the_webhook_is_acknowledged_before_the_turn_runs(make_channel_app: Any, provider: ProviderStandIn) -> None:
+    release = threading.Event()
+    channels = make_channel_app(assistant=_Waiting(release))
+
+    ack = channels.whatsapp(whatsapp_payload(wa_text("wamid.slow", "Quali sono gli orari?")))
+    answered_before = len(provider.requests)
+    release.set()
+
+    assert ack.status_code == 200
+    assert answered_before == 0
+    assert provider.wait_accepted(1)[0].body["to"] == CUSTOMER
+
+
+def test_two_workers_sharing_the_database_answer_a_retried_wamid_once(
+    tmp_path: Path, database_url: str, provider: ProviderStandIn
+) -> None:
+    settings = channel_settings(tmp_path, database_url, provider)
+    first, second = EchoKnowledgeAssistant(), EchoKnowledgeAssistant()
+    customers = [f"39333100000{i}" for i in range(4)]
+
+    with TestClient(create_app(settings, assistant=first, channel_policy=FAST_CHANNELS)) as one, \
+            TestClient(create_app(settings, assistant=second, channel_policy=FAST_CHANNELS)) as two:
+        for index, customer in enumerate(customers):
+            payload = whatsapp_payload(wa_text(f"wamid.w{index}", "Quali sono gli orari?", customer=customer))
+            for client in (one, two, one):  # Meta retrying against whichever worker answers
+                ChannelApp(client, None).whatsapp(payload)
+        provider.wait_accepted(len(customers))
+        # Another message per customer, answered after the first: a second reply would come first.
+        for index, customer in enumerate(customers):
+            ChannelApp(two, None).whatsapp(
+                whatsapp_payload(wa_text(f"wamid.w{index}b", "Quali sono i resi?", customer=customer))
+            )
+        sent = provider.wait_accepted(2 * len(customers))
+
+    assert first.calls + second.calls == 2 * len(customers)
+    assert sorted(s.body["to"] for s in sent) == sorted(customers * 2)
+    for customer in customers:
+        texts = [s.text.split("\n")[0] for s in sent if s.body["to"] == customer]
+        assert texts == ["Siamo aperti dal lunedì al sabato, 9–19.", "Hai 30 giorni per il reso."]
+
+
+class _Waiting(EchoKnowledgeAssistant):
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__()
+        self.release = release
+
+    def respond(self, conversation: Any, message: str, *, now: datetime | None = None) -> TurnResult:
+        assert self.release.wait(timeout=15)
+        return super().respond(conversation, message, now=now)
