@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 CHANNEL_FLAG = "channel_rows_written"
 
 
+# Conditional UPDATEs below skip the ORM's in-session synchronisation: they are checked by their
+# rowcount, and evaluating them against every loaded row made a claim O(rows²).
 def insert_ignoring_duplicates(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row is new. Atomic across workers."""
     dialect = session.get_bind().dialect.name
@@ -243,7 +245,7 @@ def claim_turn(session: Session, conversation_id: str, *, now: datetime, lease: 
     leading run of pending messages of one kind: texts together, a non-text message alone.
     """
     won = session.execute(
-        update(ChannelConversation)
+        update(ChannelConversation).execution_options(synchronize_session=False)
         .where(
             ChannelConversation.conversation_id == conversation_id,
             (ChannelConversation.turn_lease_until.is_(None)) | (ChannelConversation.turn_lease_until <= now),
@@ -299,9 +301,9 @@ def finish_turn(
     """Queue the turn's requests (key, request, message id), mark its messages, free the conversation."""
     for key, request, message_id in requests:
         enqueue(session, turn.channel, turn.conversation_id, key, request, message_id=message_id, now=now)
-    session.execute(update(ChannelInbound).where(ChannelInbound.seq.in_(turn.inbound)).values(state=state))
+    session.execute(update(ChannelInbound).execution_options(synchronize_session=False).where(ChannelInbound.seq.in_(turn.inbound)).values(state=state))
     session.execute(
-        update(ChannelConversation)
+        update(ChannelConversation).execution_options(synchronize_session=False)
         .where(ChannelConversation.conversation_id == turn.conversation_id)
         .values(turn_lease_until=None)
     )
@@ -383,7 +385,7 @@ def claim_due(
             row.status, row.last_error = "expired", "the channel's reply window closed before it could be sent"
             continue
         won = session.execute(
-            update(ChannelOutbox)
+            update(ChannelOutbox).execution_options(synchronize_session=False)
             .where(
                 ChannelOutbox.seq == row.seq,
                 ChannelOutbox.status == "pending",
@@ -484,7 +486,7 @@ def release(session: Session, seqs: set[int]) -> None:
     """Interrupted sends were not attempts: due again at the next start."""
     if seqs:
         session.execute(
-            update(ChannelOutbox)
+            update(ChannelOutbox).execution_options(synchronize_session=False)
             .where(ChannelOutbox.seq.in_(seqs), ChannelOutbox.status == "pending")
             .values(next_attempt_at=None)
         )
