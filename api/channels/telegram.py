@@ -72,9 +72,11 @@ class Telegram(Channel):
     def outcome(self, status_code: int, body: Any, headers: dict[str, str]) -> SendOutcome:
         body = body if isinstance(body, dict) else {}
         if 200 <= status_code < 300 and body.get("ok", True):
-            result = body.get("result") or {}
-            sent_id = result.get("message_id") if isinstance(result, dict) else None
-            return SendOutcome(True, status_code, provider_message_id=str(sent_id) if sent_id is not None else None)
+            result = body.get("result") if isinstance(body.get("result"), dict) else {}
+            sent_id, chat = result.get("message_id"), (result.get("chat") or {}).get("id")
+            # message_id is unique within a chat only: the chat makes it unique here.
+            provider_id = f"{chat}:{sent_id}" if sent_id is not None else None
+            return SendOutcome(True, status_code, provider_message_id=provider_id)
         detail = f"Bot API answered HTTP {status_code}: {body.get('description', '')}"[:500]
         retry_after = (body.get("parameters") or {}).get("retry_after")
         if status_code == 429 or retry_after is not None:

@@ -34,7 +34,6 @@ from sportello.settings import Settings
 # Throughput (130429: the number's messages per second) and pair rate (131056: too many messages
 # to one recipient): wait and send again. https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
 RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131056})
-NOT_TEXT = ("image", "audio", "video", "document", "sticker", "location", "contacts", "voice")
 
 
 def valid_signature(body: bytes, header: str | None, secret: str) -> bool:
