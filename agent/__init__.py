@@ -6,6 +6,7 @@ Never imports `api`.
 
 from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant, failed_reply
 from agent.conversation import Conversation, ConversationUpdate, Turn
+from agent.phrases import long_date, phrase
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
 from agent.turn.check import CLEAR_Z, MIN_MARGIN, MIN_Z
 
@@ -26,4 +27,6 @@ __all__ = [
     "Warning",
     "build_assistant",
     "failed_reply",
+    "long_date",
+    "phrase",
 ]

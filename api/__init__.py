@@ -4,6 +4,7 @@ Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP
 """
 
 from api.app import create_app, create_app_from_env
+from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.errors import (
     AuthenticationFailed,
@@ -33,4 +34,6 @@ __all__ = [
     "create_key",
     "list_keys",
     "revoke_key",
+    "scope_key_to_channel",
+    "telegram_set_webhook_request",
 ]

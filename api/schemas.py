@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from agent import HandoffReason
 from api.keys import Role
 
-Channel = Literal["whatsapp", "telegram", "web", "api"]
+Channel = Literal["whatsapp", "telegram", "chatwoot", "web", "api"]
 HandoffStatus = Literal["open", "claimed", "resolved"]
 EventType = Literal[
     "message.received",
@@ -22,6 +22,7 @@ EventType = Literal[
     "handoff.resolved",
     "feedback.received",
     "knowledge.issue_found",
+    "message.status",
 ]
 # Ids are chosen by channels (a chat id, a phone number with a prefix); no whitespace or '/'.
 ID_PATTERN = r"^[^\s/]{1,200}$"
@@ -196,6 +197,15 @@ class ResolveIn(_In):
 class KeyIn(_In):
     role: Role
     name: str = Field(min_length=1, max_length=200)
+    channel: Channel | None = Field(
+        default=None, description="channel keys only: the key reads and writes only this channel's conversations"
+    )
+
+    @model_validator(mode="after")
+    def _channel_only_for_channel_keys(self) -> KeyIn:
+        if self.channel is not None and self.role != "channel":
+            raise ValueError(f"only channel keys have a channel; a {self.role} key reaches every conversation")
+        return self
 
 
 class KeyOut(BaseModel):
@@ -203,6 +213,7 @@ class KeyOut(BaseModel):
     name: str
     role: str
     created_at: datetime
+    channel: str | None = None
 
 
 class KeyCreated(KeyOut):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from api import conversations as service
 from api import handoffs
+from api.channels import ensure_in_scope
 from api.deps import ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
 from api.schemas import (
     ID_PATTERN,
@@ -46,6 +47,7 @@ def post_message(
     now: NowDep,
 ) -> dict:
     """Answer one customer message. Repeating a `message_id` returns the first response unchanged."""
+    ensure_in_scope(session, principal, conversation_id, writing_as=body.channel)
     inbound = service.InboundMessage(
         text=body.text, user_id=body.user_id, channel=body.channel, message_id=body.message_id
     )
@@ -73,6 +75,7 @@ def post_message(
 @router.get("/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: ConversationId, principal: ReaderKey, session: SessionDep) -> dict:
     """The transcript, with every reply's citations and warnings, the handoffs and the feedback."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.get_conversation(session, conversation_id)
 
 
@@ -81,6 +84,7 @@ def post_feedback(
     conversation_id: ConversationId, body: FeedbackIn, principal: ChannelKey, session: SessionDep, now: NowDep
 ) -> dict:
     """The customer's satisfaction rating (1–5) with an optional comment."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.add_feedback(session, conversation_id, rating=body.rating, comment=body.comment, now=now)
 
 
@@ -94,6 +98,7 @@ def request_handoff(
     body: HandoffRequestIn | None = None,
 ) -> dict:
     """Hand the conversation to a person from outside the bot (a button, a CRM rule, an operator)."""
+    ensure_in_scope(session, principal, conversation_id)
     body = body or HandoffRequestIn()
     row = handoffs.request_handoff(
         session,

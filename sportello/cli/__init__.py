@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from sportello.cli import evals, knowledge, service
+from sportello.cli import channels, evals, knowledge, service
 from sportello.cli.output import fail
 from sportello.settings import Settings, SettingsError
 
@@ -48,3 +48,4 @@ app.command()(knowledge.doctor)
 app.command()(service.serve)
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(evals.eval_app, name="eval")
+app.add_typer(channels.channels_app, name="channels")
