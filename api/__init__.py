@@ -6,6 +6,7 @@ Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP
 from api.app import create_app, create_app_from_env
 from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
+from api.erasure import erase_conversation, erase_expired, export_conversation
 from api.errors import (
     AuthenticationFailed,
     Conflict,
@@ -32,6 +33,9 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "create_key",
+    "erase_conversation",
+    "erase_expired",
+    "export_conversation",
     "list_keys",
     "revoke_key",
     "scope_key_to_channel",

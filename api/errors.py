@@ -112,6 +112,6 @@ class Forbidden(ServiceError):
 
 
 class RateLimited(ServiceError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"too many requests for this key; retry in {max(1, round(retry_after))} s")
+    def __init__(self, retry_after: float, scope: str = "this key") -> None:
+        super().__init__(f"too many requests for {scope}; retry in {max(1, round(retry_after))} s")
         self.retry_after = retry_after

@@ -10,12 +10,14 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors
+from api.schemas import PATTERN_HINTS
 from knowledge import (
     IndexUnavailable,
     KnowledgeError,
@@ -121,9 +123,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
-    ]
+    problems = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return problem(
         422,
@@ -132,6 +132,28 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         slug="validation-error",
         instance=request.url.path,
         errors=problems,
+    )
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str((error.get("ctx") or {}).get("pattern")))
+        if hint:
+            return hint
+    return str(error.get("msg", "invalid"))
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for the pool's whole timeout: an overload to retry, not a
+    # server bug (and never a 500 with a traceback per request).
+    log.warning("database_busy", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(
+        503,
+        "the database is busy; retry shortly",
+        title="Database busy",
+        slug="database-busy",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -145,4 +167,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(errors.ServiceError, _domain_error)
     app.add_exception_handler(KnowledgeError, _domain_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

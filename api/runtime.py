@@ -4,6 +4,7 @@ seconds; the liveness probe and key management should not wait for it)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ class Runtime:
         self.db = Database(settings.effective_database_url)
         self.metrics = Metrics()
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.customer_limiter = RateLimiter(settings.rate_limit_per_customer_per_minute)
+        self.auth_failures = RateLimiter(settings.auth_failures_per_minute)
         self.worker = DeliveryWorker(self.db, delivery or DeliveryPolicy(), self.metrics)
         self._injected_assistant = assistant is not None
         self._assistant = assistant
@@ -45,9 +48,18 @@ class Runtime:
         self._embedder: Any | None = None
         self._build_lock = threading.Lock()
         self._kb_lock = threading.Lock()
-        # One sync at a time per process: two syncs would race to swap the same index.
+        # One sync at a time per process: two syncs would race to swap the same index. Jobs wait
+        # their turn on the asyncio gate (no thread held); the thread lock guards the sync itself.
         self.sync_lock = threading.Lock()
+        self._sync_gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
+
+    def sync_gate(self) -> asyncio.Lock:
+        """The asyncio lock syncs queue on, one per event loop (tests run several loops)."""
+        loop = asyncio.get_running_loop()
+        if self._sync_gate is None or self._sync_gate[0] is not loop:
+            self._sync_gate = (loop, asyncio.Lock())
+        return self._sync_gate[1]
 
     def _wake_worker(self, session: Any) -> None:
         if session.info.pop(OUTBOX_FLAG, False):

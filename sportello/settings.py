@@ -55,9 +55,16 @@ class Settings:
     openai_api_key: str | None = None
 
     admin_key: str | None = None
-    rate_limit_per_minute: int = 600
+    # Requests per minute (bursts up to the same number), per process unless redis_url is set:
+    # per API key (one channel key carries every customer of a number), per end customer (a
+    # conversation) on the message routes, and failed authentications per client address.
+    rate_limit_per_minute: int = 6000
+    rate_limit_per_customer_per_minute: int = 30
+    auth_failures_per_minute: int = 30
     max_body_bytes: int = 64_000
     log_level: str = "INFO"
+    # Conversations whose last activity is older than this are erased by `sportello retention run`.
+    retention_days: float | None = None
 
     # Messaging channels (api/channels/): a channel is configured when any of its variables is set;
     # /readyz names the ones it still lacks.

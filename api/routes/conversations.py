@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
 from api import conversations as service
-from api import handoffs
+from api import erasure, handoffs
 from api.channels import ensure_in_scope
-from api.deps import ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api.deps import AdminKey, ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api.errors import RateLimited
 from api.schemas import (
     ID_PATTERN,
     ConversationOut,
+    ErasureOut,
     FeedbackIn,
     FeedbackOut,
     HandoffOut,
@@ -48,6 +51,9 @@ def post_message(
 ) -> dict:
     """Answer one customer message. Repeating a `message_id` returns the first response unchanged."""
     ensure_in_scope(session, principal, conversation_id, writing_as=body.channel)
+    retry_after = runtime.customer_limiter.acquire(f"{principal.key_id}:{conversation_id}", time.monotonic())
+    if retry_after is not None:
+        raise RateLimited(retry_after, "this customer's conversation")
     inbound = service.InboundMessage(
         text=body.text, user_id=body.user_id, channel=body.channel, message_id=body.message_id
     )
@@ -77,6 +83,23 @@ def get_conversation(conversation_id: ConversationId, principal: ReaderKey, sess
     """The transcript, with every reply's citations and warnings, the handoffs and the feedback."""
     ensure_in_scope(session, principal, conversation_id)
     return service.get_conversation(session, conversation_id)
+
+
+@router.delete("/{conversation_id}", response_model=ErasureOut)
+def erase_conversation(
+    conversation_id: ConversationId, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
+    """Erase the conversation and everything stored about it (messages, handoffs, feedback,
+    queued and past events); subscribers get `conversation.erased`. Afterwards GET is 404."""
+    counts = erasure.erase_conversation(session, conversation_id, now=now)
+    log.info("conversation_erased", extra={"conversation_id": conversation_id, "reason": "request"})
+    return {"conversation_id": conversation_id, "erased": counts}
+
+
+@router.get("/{conversation_id}/export")
+def export_conversation(conversation_id: ConversationId, principal: AdminKey, session: SessionDep) -> dict:
+    """Everything stored about the conversation, table by table (a data subject's access request)."""
+    return erasure.export_conversation(session, conversation_id)
 
 
 @router.post("/{conversation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)

@@ -10,10 +10,12 @@ from api import handoffs as service
 from api.channels import CHANNELS, plan_operator_reply, queue_operator_reply
 from api.deps import NowDep, OperatorKey, RuntimeDep, SessionDep
 from api.schemas import (
+    CursorQuery,
     HandoffOut,
     HandoffPage,
     OperatorMessageIn,
     OperatorMessageOut,
+    PathId,
     ResolveIn,
     problem_responses,
 )
@@ -29,7 +31,7 @@ def list_handoffs(
     session: SessionDep,
     status_: Annotated[Literal["open", "claimed", "resolved"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ) -> dict:
     """Handoffs oldest first; `next_cursor` fetches the following page."""
     rows, next_cursor = service.list_handoffs(session, status=status_, limit=limit, cursor=cursor)
@@ -37,13 +39,13 @@ def list_handoffs(
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
-def get_handoff(handoff_id: str, principal: OperatorKey, session: SessionDep) -> dict:
+def get_handoff(handoff_id: PathId, principal: OperatorKey, session: SessionDep) -> dict:
     """One handoff with the conversation's transcript."""
     return service.handoff_view(session, service.get_handoff(session, handoff_id), with_transcript=True)
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-def claim(handoff_id: str, principal: OperatorKey, session: SessionDep, now: NowDep) -> dict:
+def claim(handoff_id: PathId, principal: OperatorKey, session: SessionDep, now: NowDep) -> dict:
     """Take an open handoff; only its claimer may then reply and resolve."""
     row = service.claim(session, handoff_id, principal, now=now)
     return service.handoff_view(session, row, with_transcript=True)
@@ -51,7 +53,7 @@ def claim(handoff_id: str, principal: OperatorKey, session: SessionDep, now: Now
 
 @router.post("/{handoff_id}/messages", response_model=OperatorMessageOut, status_code=status.HTTP_201_CREATED)
 def operator_message(
-    handoff_id: str,
+    handoff_id: PathId,
     body: OperatorMessageIn,
     response: Response,
     principal: OperatorKey,
@@ -78,7 +80,7 @@ def operator_message(
 
 @router.post("/{handoff_id}/resolve", response_model=HandoffOut)
 def resolve(
-    handoff_id: str, principal: OperatorKey, session: SessionDep, now: NowDep, body: ResolveIn | None = None
+    handoff_id: PathId, principal: OperatorKey, session: SessionDep, now: NowDep, body: ResolveIn | None = None
 ) -> dict:
     """Close the handoff and give the conversation back to the bot."""
     row = service.resolve(session, handoff_id, principal, note=body.note if body else None, now=now)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api import keys as service
 from api.channels import key_channels, scope_key_to_channel
 from api.deps import AdminKey, NowDep, SessionDep
-from api.schemas import KeyCreated, KeyIn, KeyOut, problem_responses
+from api.schemas import KeyCreated, KeyIn, KeyOut, PathId, problem_responses
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=problem_responses(401, 403, 404, 422, 429))
 
@@ -37,6 +37,6 @@ def list_keys(principal: AdminKey, session: SessionDep) -> list:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(key_id: str, principal: AdminKey, session: SessionDep, now: NowDep) -> Response:
+def revoke_key(key_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep) -> Response:
     service.revoke_key(session, key_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
