@@ -16,7 +16,7 @@ from api import problems
 from api.conversations import Assistant
 from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit
-from api.routes import conversations, handoffs, keys, knowledge, ops, webhooks
+from api.routes import analytics, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
 from api.webhooks import DeliveryPolicy
@@ -26,7 +26,8 @@ from sportello.settings import Settings
 DESCRIPTION = """Grounded, cited answers for a brand's customers, with human handoff.
 
 Authenticate with `Authorization: Bearer sk_...`. Roles: `channel` (messages), `operator`
-(handoffs), `content` (sources, sync, knowledge health, search), `admin` (everything).
+(handoffs), `content` (sources, sync, knowledge health, search), `manager` (analytics), `web` (the
+site's public web-chat key), `admin` (everything).
 Errors are `application/problem+json`. Outbound events are signed per Standard Webhooks.
 """
 
@@ -57,7 +58,7 @@ def create_app(
     app = FastAPI(title="Sportello", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (conversations, handoffs, keys, webhooks, knowledge, ops):
+    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops):
         app.include_router(module.router)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -126,6 +126,27 @@ class Feedback(Base):
     created_at: Mapped[datetime]
 
 
+class WebSession(Base):
+    """A browser session: an operator console sign-in (`console`) or a web-chat visitor (`chat`).
+
+    The cookie holds a random token; only its SHA-256 is stored (like API keys). `csrf` is the
+    token every console form must echo back.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    kind: Mapped[str] = mapped_column(String(16))  # console | chat
+    key_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class WebhookSubscription(Base):
     __tablename__ = "webhook_subscriptions"
 

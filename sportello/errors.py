@@ -31,6 +31,7 @@ into a message and exit code 2, and the API maps each branch to one problem+json
         ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
         │                             HandoffAlreadyOpen
         ├── InvalidCursor             400: a pagination cursor the service did not make
+        ├── InvalidPeriod             400: an analytics period that ends before it starts
         ├── NotConfigured             503: no manifest or no index yet
         ├── AuthenticationFailed      401
         ├── Forbidden                 403

@@ -1,0 +1,338 @@
+"""Care analytics over a period, computed in SQL from the stored turns, handoffs and feedback.
+
+Every figure is about one cohort: the conversations *started* in [since, until). Their handoffs,
+replies and ratings count wherever they happened, so each rate's numerator is a subset of its
+denominator (a handoff of last week's conversation does not inflate this week's rate):
+
+- contained rate: conversations with at least one grounded bot reply and no handoff at all,
+  divided by conversations;
+- handoffs by reason; operators' first response: from a handoff opening to the first operator
+  message after it (p50 / p90, nearest rank);
+- CSAT: count, mean and distribution of ratings, split by whether a person took part (a handoff
+  of the conversation was claimed) or the bot alone answered;
+- repeat contact: resolved handoffs after which the same customer (user id on the same channel)
+  wrote again within 72 hours of the resolve;
+- unanswered questions: customer messages whose reply was not grounded (dialogue acts and
+  handoffs for other reasons excluded), grouped by meaning with the bundled embedder;
+- most cited sources and warnings by kind, over the cohort's bot replies.
+
+The SQL runs on SQLite and PostgreSQL; the few dialect differences (seconds between two times,
+a time plus 72 hours, expanding a JSON array) are spelled once each below. The indexes that keep
+a period of 100,000 conversations under a second are in migration 0012 (benchmarks/analytics.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from api import models
+from api.errors import InvalidPeriod
+
+REPEAT_WINDOW = timedelta(hours=72)
+# Reasons that mean "the knowledge base had no answer": their messages are unanswered questions.
+NO_ANSWER_REASONS = ("no_answer", "repeated_failure", "stale_information")
+CLUSTERED_TEXTS = 300  # distinct unanswered texts embedded at most (the most frequent ones)
+EXAMPLES = 3
+
+
+class QuestionEmbedder(Protocol):
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+
+    def __post_init__(self) -> None:
+        if self.since >= self.until:
+            raise InvalidPeriod(f"since ({self.since.isoformat()}) must be before until ({self.until.isoformat()})")
+
+
+def report(session: Session, period: Period, *, embedder: QuestionEmbedder | None = None) -> dict[str, Any]:
+    """Every figure of the period, as JSON values (the shape of GET /v1/analytics)."""
+    dialect = session.get_bind().dialect.name
+    conversations, contained = _containment(session, period)
+    handoffs = _handoffs_by_reason(session, period)
+    unanswered = _unanswered(session, period)
+    return {
+        "period": {"since": period.since.isoformat(), "until": period.until.isoformat()},
+        "conversations": conversations,
+        "contained": contained,
+        "contained_rate": round(contained / conversations, 4) if conversations else None,
+        "handoffs": {"total": sum(handoffs.values()), "by_reason": handoffs},
+        "first_response_seconds": _first_response(session, period, dialect),
+        "csat": _csat(session, period),
+        "repeat_contact": _repeat_contact(session, period, dialect),
+        "unanswered": {
+            "messages": sum(count for _, count in unanswered),
+            "clusters": cluster_questions(unanswered, embedder) if embedder is not None else [],
+        },
+        "cited_sources": _json_array_counts(session, period, dialect, "citations", "source_id"),
+        "warnings_by_kind": _json_array_counts(session, period, dialect, "warnings", "kind"),
+    }
+
+
+# --- the cohort ---------------------------------------------------------------------------------
+def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.since, column < period.until)
+
+
+def _cohort_conversation(conversation_id: Any, period: Period) -> ColumnElement[bool]:
+    """`conversation_id` names a conversation started in the period."""
+    c = aliased(models.Conversation)
+    return exists().where(c.id == conversation_id, _in_period(c.created_at, period))
+
+
+def _grounded(message: Any) -> ColumnElement[bool]:
+    return message.reply["grounded"].as_boolean()
+
+
+def _containment(session: Session, period: Period) -> tuple[int, int]:
+    c = models.Conversation
+    m, h = aliased(models.Message), aliased(models.Handoff)
+    grounded_reply = exists().where(m.conversation_id == c.id, m.role == "bot", _grounded(m))
+    any_handoff = exists().where(h.conversation_id == c.id)
+    row = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((and_(grounded_reply, ~any_handoff), 1), else_=0)), 0),
+        ).where(_in_period(c.created_at, period))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def _handoffs_by_reason(session: Session, period: Period) -> dict[str, int]:
+    h, c = models.Handoff, models.Conversation
+    rows = session.execute(
+        select(h.reason, func.count())
+        .join(c, c.id == h.conversation_id)
+        .where(_in_period(c.created_at, period))
+        .group_by(h.reason)
+        .order_by(func.count().desc(), h.reason)
+    )
+    return {reason: int(count) for reason, count in rows}
+
+
+# --- dialect differences, spelled once ------------------------------------------------------------
+def _seconds_between(dialect: str, later: Any, earlier: Any) -> Any:
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _plus_window(dialect: str, moment: Any) -> Any:
+    if dialect == "sqlite":
+        # SQLAlchemy stores SQLite times as 'YYYY-MM-DD HH:MM:SS.ffffff': same text shape, so
+        # strings compare in time order.
+        return func.strftime("%Y-%m-%d %H:%M:%f000", moment, f"+{int(REPEAT_WINDOW.total_seconds())} seconds")
+    return moment + literal_column(f"interval '{int(REPEAT_WINDOW.total_seconds())} seconds'")
+
+
+# --- operators -----------------------------------------------------------------------------------
+def _first_response(session: Session, period: Period, dialect: str) -> dict[str, Any]:
+    h, c = models.Handoff, models.Conversation
+    m = aliased(models.Message)
+    first_reply = (
+        select(func.min(m.created_at))
+        .where(m.conversation_id == h.conversation_id, m.role == "operator", m.created_at >= h.created_at)
+        .scalar_subquery()
+    )
+    waits = (
+        select(_seconds_between(dialect, first_reply, h.created_at).label("seconds"))
+        .select_from(h)
+        .join(c, c.id == h.conversation_id)
+        .where(_in_period(c.created_at, period))
+        .subquery()
+    )
+    answered = select(waits.c.seconds).where(waits.c.seconds.is_not(None)).subquery()
+    ranked = select(
+        answered.c.seconds,
+        func.row_number().over(order_by=answered.c.seconds).label("rank"),
+        func.count().over().label("n"),
+    ).subquery()
+    # Nearest rank: the smallest value whose rank reaches p·n.
+    row = session.execute(
+        select(
+            func.max(ranked.c.n),
+            func.min(case((ranked.c.rank >= 0.5 * ranked.c.n, ranked.c.seconds))),
+            func.min(case((ranked.c.rank >= 0.9 * ranked.c.n, ranked.c.seconds))),
+        )
+    ).one()
+    total = session.scalar(select(func.count()).select_from(waits)) or 0
+    answered_count = int(row[0] or 0)
+    return {
+        "handoffs": int(total),
+        "answered": answered_count,
+        "p50": _seconds(row[1]),
+        "p90": _seconds(row[2]),
+    }
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+# --- customers -------------------------------------------------------------------------------------
+def _csat(session: Session, period: Period) -> dict[str, Any]:
+    f, c = models.Feedback, models.Conversation
+    h = aliased(models.Handoff)
+    with_person = exists().where(h.conversation_id == f.conversation_id, h.claimed_at.is_not(None))
+    rows = session.execute(
+        select(case((with_person, "with_person"), else_="bot_only").label("who"), f.rating, func.count())
+        .select_from(f)
+        .join(c, c.id == f.conversation_id)
+        .where(_in_period(c.created_at, period))
+        .group_by(literal_column("who"), f.rating)
+    ).all()
+    split: dict[str, dict[int, int]] = {"bot_only": {}, "with_person": {}}
+    for who, rating, count in rows:
+        split[str(who)][int(rating)] = int(count)
+    return {who: _ratings(dist) for who, dist in (("all", _merged(split)), *split.items())}
+
+
+def _merged(split: dict[str, dict[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for dist in split.values():
+        for rating, count in dist.items():
+            merged[rating] = merged.get(rating, 0) + count
+    return merged
+
+
+def _ratings(dist: dict[int, int]) -> dict[str, Any]:
+    count = sum(dist.values())
+    mean = sum(r * n for r, n in dist.items()) / count if count else None
+    return {
+        "count": count,
+        "mean": round(mean, 2) if mean is not None else None,
+        "distribution": {str(r): dist.get(r, 0) for r in range(1, 6)},
+    }
+
+
+def _repeat_contact(session: Session, period: Period, dialect: str) -> dict[str, Any]:
+    h, c = models.Handoff, models.Conversation
+    m, c2 = aliased(models.Message), aliased(models.Conversation)
+    wrote_again = (
+        exists()
+        .where(
+            c2.user_id == c.user_id,
+            c2.channel == c.channel,
+            m.conversation_id == c2.id,
+            m.role == "customer",
+            m.created_at > h.resolved_at,
+            m.created_at <= _plus_window(dialect, h.resolved_at),
+        )
+    )
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((wrote_again, 1), else_=0)), 0))
+        .select_from(h)
+        .join(c, c.id == h.conversation_id)
+        .where(_in_period(c.created_at, period), h.resolved_at.is_not(None))
+    ).one()
+    resolved, repeated = int(row[0]), int(row[1])
+    return {
+        "window_hours": int(REPEAT_WINDOW.total_seconds() // 3600),
+        "resolved": resolved,
+        "repeated": repeated,
+        "rate": round(repeated / resolved, 4) if resolved else None,
+    }
+
+
+# --- knowledge -------------------------------------------------------------------------------------
+def _unanswered(session: Session, period: Period) -> list[tuple[str, int]]:
+    """(customer text, times asked) for ungrounded answers, most frequent first."""
+    bot, customer, c = aliased(models.Message), aliased(models.Message), models.Conversation
+    reason = customer.response[("handoff", "reason")].as_string()
+    rows = session.execute(
+        select(customer.text, func.count())
+        .select_from(bot)
+        .join(c, c.id == bot.conversation_id)
+        # A reply answers the customer message just before it in its conversation.
+        .join(customer, customer.seq == _message_before(bot))
+        .where(
+            _in_period(c.created_at, period),
+            bot.role == "bot",
+            ~_grounded(bot),
+            or_(bot.intent.is_(None), ~bot.intent.like("act:%")),
+            or_(reason.is_(None), reason.in_(NO_ANSWER_REASONS)),
+        )
+        .group_by(customer.text)
+        .order_by(func.count().desc(), customer.text)
+        .limit(CLUSTERED_TEXTS)
+    )
+    return [(str(t), int(n)) for t, n in rows]
+
+
+def _message_before(bot: Any) -> Any:
+    earlier = aliased(models.Message)
+    return (
+        select(func.max(earlier.seq))
+        .where(earlier.conversation_id == bot.conversation_id, earlier.role == "customer", earlier.seq < bot.seq)
+        .scalar_subquery()
+    )
+
+
+def _json_array_counts(session: Session, period: Period, dialect: str, array: str, field: str) -> list[dict[str, Any]]:
+    """How often each `field` value occurs in the `array` of the cohort's bot replies."""
+    if dialect == "sqlite":
+        expanded = f"json_each(m.reply, '$.{array}') AS item"
+        value = f"json_extract(item.value, '$.{field}')"
+    else:
+        expanded = f"json_array_elements(m.reply -> '{array}') AS item"
+        value = f"item ->> '{field}'"
+    sql = text(
+        f"SELECT {value} AS value, count(*) AS n FROM conversations c"
+        f" JOIN messages m ON m.conversation_id = c.id, {expanded}"
+        " WHERE c.created_at >= :since AND c.created_at < :until AND m.role = 'bot'"
+        f" GROUP BY {value} ORDER BY n DESC, value LIMIT 20"
+    ).bindparams(
+        # Through the column type, so SQLite gets the text form its times are stored in.
+        bindparam("since", period.since, type_=models.UTCDateTime()),
+        bindparam("until", period.until, type_=models.UTCDateTime()),
+    )
+    key = "source_id" if field == "source_id" else field
+    return [{key: v, "count": int(n)} for v, n in session.execute(sql) if v is not None]
+
+
+def cluster_questions(texts: list[tuple[str, int]], embedder: QuestionEmbedder) -> list[dict[str, Any]]:
+    """Group questions by meaning: each question joins the cluster whose first (most asked)
+    question it is most similar to, when that similarity stands out from how these questions
+    score against each other (one standard deviation above the mean of all pairs), else starts a cluster.
+
+    The threshold is read from the questions' own similarities, not a constant: cosine scales
+    differ by model (see knowledge/index/calibration.py).
+    """
+    if not texts:
+        return []
+    vectors = np.asarray(embedder.embed_passages([t for t, _ in texts]), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    sims = vectors @ vectors.T
+    pairs = sims[np.triu_indices(len(texts), k=1)]
+    # Too few pairs, or all alike, to tell related from unrelated: only near-duplicates join.
+    spread = float(pairs.std()) if len(pairs) > 1 else 0.0
+    threshold = float(min(0.99, pairs.mean() + spread)) if spread > 1e-6 else 0.99
+    leaders: list[int] = []
+    members: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        best = max(leaders, key=lambda j: sims[i, j], default=None)
+        if best is not None and sims[i, best] > threshold:
+            members[best].append(i)
+        else:
+            leaders.append(i)
+            members[i] = [i]
+    clusters = [
+        {
+            "count": sum(texts[i][1] for i in group),
+            "examples": [texts[i][0] for i in group[:EXAMPLES]],
+        }
+        for group in members.values()
+    ]
+    clusters.sort(key=lambda cl: (-cl["count"], cl["examples"][0]))
+    return clusters
