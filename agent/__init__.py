@@ -7,6 +7,7 @@ Never imports `api`.
 from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assistant, failed_reply
 from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
+from agent.support_hours import when_a_person_answers
 
 __all__ = [
     "Assistant",
@@ -22,4 +23,5 @@ __all__ = [
     "Warning",
     "build_assistant",
     "failed_reply",
+    "when_a_person_answers",
 ]

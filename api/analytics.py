@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from api import models
 from api.errors import InvalidPeriod
+from api.runtime import Runtime
 
 REPEAT_WINDOW = timedelta(hours=72)
 # Reasons that mean "the knowledge base had no answer": their messages are unanswered questions.
@@ -44,6 +45,15 @@ EXAMPLES = 3
 
 class QuestionEmbedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+def question_embedder(runtime: Runtime) -> QuestionEmbedder | None:
+    """The service's embedder, to group unanswered questions by meaning (None if it cannot load)."""
+    try:
+        embedder: QuestionEmbedder = runtime.embedder()
+    except Exception:  # grouping is a bonus: the figures stand without it
+        return None
+    return embedder
 
 
 @dataclass(frozen=True)

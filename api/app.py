@@ -19,6 +19,8 @@ from api.middleware import AccessLog, BodySizeLimit
 from api.routes import analytics, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
+from api.web import chat_router, console_router
+from api.web import install as install_web
 from api.webhooks import DeliveryPolicy
 from knowledge import Manifest
 from sportello.settings import Settings
@@ -60,6 +62,9 @@ def create_app(
     problems.install(app)
     for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops):
         app.include_router(module.router)
+    app.include_router(console_router)
+    app.include_router(chat_router)
+    install_web(app)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=runtime.metrics)

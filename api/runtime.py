@@ -47,6 +47,8 @@ class Runtime:
         self._kb_lock = threading.Lock()
         # One sync at a time per process: two syncs would race to swap the same index.
         self.sync_lock = threading.Lock()
+        # job id → {stage, done, total} while a sync runs (the knowledge page shows it).
+        self.sync_progress: dict[str, dict[str, Any]] = {}
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
 
     def _wake_worker(self, session: Any) -> None:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from api import analytics
 from api.deps import ManagerKey, NowDep, RuntimeDep, SessionDep
-from api.runtime import Runtime
 from api.schemas import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["analytics"], responses=problem_responses(400, 401, 403, 422, 429))
@@ -27,14 +26,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def question_embedder(runtime: Runtime) -> analytics.QuestionEmbedder | None:
-    """The service's embedder, to group unanswered questions by meaning (None if it cannot load)."""
-    try:
-        return runtime.embedder()  # type: ignore[no-any-return]
-    except Exception:  # grouping is a bonus: the figures stand without it
-        return None
-
-
 @router.get("/analytics")
 def get_analytics(
     principal: ManagerKey,
@@ -46,4 +37,4 @@ def get_analytics(
 ) -> dict:
     """Conversations started in [since, until) and what became of them: contained rate, handoffs
     by reason, first-response times, CSAT, repeat contact, unanswered questions, citations, warnings."""
-    return analytics.report(session, period_of(since, until, now), embedder=question_embedder(runtime))
+    return analytics.report(session, period_of(since, until, now), embedder=analytics.question_embedder(runtime))
