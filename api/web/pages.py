@@ -84,7 +84,9 @@ class SecurityHeaders:
                 ]
                 if not path.startswith("/chat"):
                     headers.append((b"x-frame-options", b"DENY"))
-                if path.startswith("/console"):
+                if path.startswith(("/console", "/chat")) and not any(k == b"cache-control" for k, _ in headers):
+                    # Session pages: never cached, and kept out of the back/forward cache, where a
+                    # page would hold its event stream open after the visitor left.
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

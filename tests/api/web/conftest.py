@@ -54,19 +54,24 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+def leave_pages(driver: Any) -> None:
+    """One blank tab, no cookies, desktop size: the state every test starts from."""
+    handles = driver.window_handles
+    for handle in handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(handles[0])
+    driver.switch_to.default_content()
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.set_window_size(1280, 900)
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """The shared browser with one clean tab and no cookies, back at desktop size afterwards."""
+    """The shared browser, left clean after the test."""
     yield browser
-    handles = browser.window_handles
-    for handle in handles[1:]:
-        browser.switch_to.window(handle)
-        browser.close()
-    browser.switch_to.window(handles[0])
-    browser.switch_to.default_content()
-    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    browser.set_window_size(1280, 900)
-    browser.get("about:blank")
+    leave_pages(browser)
 
 
 def screenshot(driver: Any, name: str) -> None:

@@ -24,7 +24,7 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     make_settings,
     running_server,
 )
-from tests.api.web.conftest import WAIT, screenshot
+from tests.api.web.conftest import WAIT, leave_pages, screenshot
 from tests.sites import serve_site
 
 FAQ = """question,answer,updated_at,url
@@ -55,7 +55,7 @@ class Live:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Live]]:
+def serve(tmp_path: Path, page: Any) -> Iterator[Callable[..., Live]]:
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> Live:
@@ -63,6 +63,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Live]]:
             app = create_app(settings, assistant=EchoKnowledgeAssistant())
             live = Live(stack.enter_context(running_server(app)))
             stack.callback(live.http.close)
+            # Runs first: the pages leave (closing their event streams) before the server stops.
+            stack.callback(leave_pages, page)
             return live
 
         yield start
