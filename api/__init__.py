@@ -3,6 +3,8 @@
 Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP.
 """
 
+from api.analytics import Period as AnalyticsPeriod
+from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env
 from api.db import Database
 from api.errors import (
@@ -16,9 +18,11 @@ from api.errors import (
     UnknownKey,
 )
 from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.web.console import standalone_analytics_html
 
 __all__ = [
     "ROLES",
+    "AnalyticsPeriod",
     "AuthenticationFailed",
     "Conflict",
     "Database",
@@ -28,9 +32,11 @@ __all__ = [
     "RateLimited",
     "ServiceError",
     "UnknownKey",
+    "analytics_report",
     "create_app",
     "create_app_from_env",
     "create_key",
     "list_keys",
     "revoke_key",
+    "standalone_analytics_html",
 ]

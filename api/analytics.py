@@ -311,6 +311,24 @@ def _json_array_counts(session: Session, period: Period, dialect: str, array: st
     return [{key: v, "count": int(n)} for v, n in session.execute(sql) if v is not None]
 
 
+_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+_VECTORS_KEPT = 5_000
+
+
+def _vectors(embedder: QuestionEmbedder, texts: list[str]) -> np.ndarray:
+    """Unit vectors of `texts`, embedding only those not seen before: the same unanswered
+    questions come back on every page view, and embedding is the slow part of the page."""
+    model = str(getattr(embedder, "name", None) or id(embedder))
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _VECTORS]
+    if missing:
+        if len(_VECTORS) + len(missing) > _VECTORS_KEPT:
+            _VECTORS.clear()
+        fresh = np.asarray(embedder.embed_passages(missing), dtype=np.float32)
+        fresh /= np.linalg.norm(fresh, axis=1, keepdims=True) + 1e-9
+        _VECTORS.update({(model, t): v for t, v in zip(missing, fresh, strict=True)})
+    return np.stack([_VECTORS[(model, t)] for t in texts])
+
+
 def cluster_questions(texts: list[tuple[str, int]], embedder: QuestionEmbedder) -> list[dict[str, Any]]:
     """Group questions by meaning: each question joins the cluster whose first (most asked)
     question it is most similar to, when that similarity stands out from how these questions
@@ -321,8 +339,7 @@ def cluster_questions(texts: list[tuple[str, int]], embedder: QuestionEmbedder) 
     """
     if not texts:
         return []
-    vectors = np.asarray(embedder.embed_passages([t for t, _ in texts]), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    vectors = _vectors(embedder, [t for t, _ in texts])
     sims = vectors @ vectors.T
     pairs = sims[np.triu_indices(len(texts), k=1)]
     # Too few pairs, or all alike, to tell related from unrelated: only near-duplicates join.

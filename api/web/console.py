@@ -26,7 +26,7 @@ from api.errors import AuthenticationFailed, Conflict, RateLimited, ServiceError
 from api.keys import Principal, authenticate
 from api.runtime import Runtime
 from api.web import charts
-from api.web.pages import change_stream, render
+from api.web.pages import HERE, TEMPLATES, change_stream, render
 from api.web.sessions import (
     CONSOLE_COOKIE,
     CONSOLE_LIFETIME,
@@ -411,6 +411,15 @@ def analytics_page(
         return _forbidden(user, "a manager key")
     figures, start, end = _figures(session, runtime, since, until, now)
     return _page("analytics.html", user, page="analytics", since=start, until=end, **analytics_context(figures))
+
+
+def standalone_analytics_html(figures: dict[str, Any]) -> str:
+    """The analytics page as one file (inline CSS, no script): `sportello report --html`."""
+    css = (HERE / "static" / "style.css").read_text(encoding="utf-8")
+    since, until = figures["period"]["since"][:10], figures["period"]["until"][:10]
+    return TEMPLATES.get_template("analytics.html").render(
+        user=None, standalone=True, inline_css=css, since=since, until=until, **analytics_context(figures)
+    )
 
 
 def figures_csv(figures: dict[str, Any]) -> str:
