@@ -4,6 +4,7 @@ Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP
 """
 
 from api.analytics import Period as AnalyticsPeriod
+from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env
 from api.db import Database
@@ -32,6 +33,7 @@ __all__ = [
     "RateLimited",
     "ServiceError",
     "UnknownKey",
+    "analytics_catch_up",
     "analytics_report",
     "create_app",
     "create_app_from_env",

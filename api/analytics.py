@@ -16,6 +16,10 @@ denominator (a handoff of last week's conversation does not inflate this week's 
   handoffs for other reasons excluded), grouped by meaning with the bundled embedder;
 - most cited sources and warnings by kind, over the cohort's bot replies.
 
+Replies are read from their JSON once, into narrow tables (`reply_facts`, `reply_items`, filled by
+`catch_up` at the start of each report), so a report scans small rows by the cohort's start time
+instead of parsing every reply of the period each time.
+
 The SQL runs on SQLite and PostgreSQL; the few dialect differences (seconds between two times,
 a time plus 72 hours, expanding a JSON array) are spelled once each below. The indexes that keep
 a period of 100,000 conversations under a second are in migration 0012 (benchmarks/analytics.py).
@@ -28,7 +32,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select, text
+from sqlalchemy import and_, case, exists, func, insert, literal_column, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,6 +74,7 @@ class Period:
 def report(session: Session, period: Period, *, embedder: QuestionEmbedder | None = None) -> dict[str, Any]:
     """Every figure of the period, as JSON values (the shape of GET /v1/analytics)."""
     dialect = session.get_bind().dialect.name
+    catch_up(session)
     conversations, contained = _containment(session, period)
     handoffs = _handoffs_by_reason(session, period)
     unanswered = _unanswered(session, period)
@@ -85,8 +91,8 @@ def report(session: Session, period: Period, *, embedder: QuestionEmbedder | Non
             "messages": sum(count for _, count in unanswered),
             "clusters": cluster_questions(unanswered, embedder) if embedder is not None else [],
         },
-        "cited_sources": _json_array_counts(session, period, dialect, "citations", "source_id"),
-        "warnings_by_kind": _json_array_counts(session, period, dialect, "warnings", "kind"),
+        "cited_sources": [{"source_id": v, "count": n} for v, n in _item_counts(session, period, "citation")],
+        "warnings_by_kind": [{"kind": v, "count": n} for v, n in _item_counts(session, period, "warning")],
     }
 
 
@@ -106,17 +112,15 @@ def _grounded(message: Any) -> ColumnElement[bool]:
 
 
 def _containment(session: Session, period: Period) -> tuple[int, int]:
-    c = models.Conversation
-    m, h = aliased(models.Message), aliased(models.Handoff)
-    grounded_reply = exists().where(m.conversation_id == c.id, m.role == "bot", _grounded(m))
-    any_handoff = exists().where(h.conversation_id == c.id)
-    row = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((and_(grounded_reply, ~any_handoff), 1), else_=0)), 0),
-        ).where(_in_period(c.created_at, period))
-    ).one()
-    return int(row[0]), int(row[1])
+    c, f = models.Conversation, models.ReplyFact
+    h = aliased(models.Handoff)
+    conversations = session.scalar(select(func.count()).where(_in_period(c.created_at, period))) or 0
+    contained = session.scalar(
+        select(func.count(func.distinct(f.conversation_id))).where(
+            _in_period(f.started_at, period), f.grounded, ~exists().where(h.conversation_id == f.conversation_id)
+        )
+    )
+    return int(conversations), int(contained or 0)
 
 
 def _handoffs_by_reason(session: Session, period: Period) -> dict[str, int]:
@@ -258,26 +262,91 @@ def _repeat_contact(session: Session, period: Period, dialect: str) -> dict[str,
 # --- knowledge -------------------------------------------------------------------------------------
 def _unanswered(session: Session, period: Period) -> list[tuple[str, int]]:
     """(customer text, times asked) for ungrounded answers, most frequent first."""
-    bot, customer, c = aliased(models.Message), aliased(models.Message), models.Conversation
-    reason = customer.response[("handoff", "reason")].as_string()
+    f = models.ReplyFact
     rows = session.execute(
-        select(customer.text, func.count())
-        .select_from(bot)
-        .join(c, c.id == bot.conversation_id)
-        # A reply answers the customer message just before it in its conversation.
-        .join(customer, customer.seq == _message_before(bot))
-        .where(
-            _in_period(c.created_at, period),
-            bot.role == "bot",
-            ~_grounded(bot),
-            or_(bot.intent.is_(None), ~bot.intent.like("act:%")),
-            or_(reason.is_(None), reason.in_(NO_ANSWER_REASONS)),
-        )
-        .group_by(customer.text)
-        .order_by(func.count().desc(), customer.text)
+        select(f.question, func.count())
+        .where(_in_period(f.started_at, period), f.unanswered, f.question.is_not(None))
+        .group_by(f.question)
+        .order_by(func.count().desc(), f.question)
         .limit(CLUSTERED_TEXTS)
     )
     return [(str(t), int(n)) for t, n in rows]
+
+
+def _item_counts(session: Session, period: Period, kind: str) -> list[tuple[str, int]]:
+    i = models.ReplyItem
+    rows = session.execute(
+        select(i.value, func.count())
+        .where(i.kind == kind, _in_period(i.started_at, period))
+        .group_by(i.value)
+        .order_by(func.count().desc(), i.value)
+        .limit(20)
+    )
+    return [(str(v), int(n)) for v, n in rows]
+
+
+# --- reply facts: each bot reply read from its JSON once ----------------------------------------------
+# Messages are append-only; a report first adds the facts of replies not yet read. On PostgreSQL a
+# sequence value can commit after a larger one, so the catch-up looks back CATCH_UP_WINDOW rows
+# past the last fact and skips those already there.
+CATCH_UP_WINDOW = 10_000
+
+
+def catch_up(session: Session) -> int:
+    """Add the facts of bot replies stored since the last report; returns how many."""
+    f, bot, customer, c = models.ReplyFact, aliased(models.Message), aliased(models.Message), models.Conversation
+    floor = (session.scalar(select(func.max(f.seq))) or 0) - CATCH_UP_WINDOW
+    pending = and_(bot.role == "bot", bot.seq > floor, ~exists().where(f.seq == bot.seq))
+    reason = customer.response[("handoff", "reason")].as_string()
+    unanswered = and_(
+        ~_grounded(bot),
+        or_(bot.intent.is_(None), ~bot.intent.like("act:%")),
+        or_(reason.is_(None), reason.in_(NO_ANSWER_REASONS)),
+    )
+    dialect = session.get_bind().dialect.name
+    try:
+        for kind, array, field in (("citation", "citations", "source_id"), ("warning", "warnings", "kind")):
+            session.execute(_items_sql(dialect, kind, array, field).bindparams(floor=floor))
+        added = session.execute(
+            insert(f).from_select(
+                ["seq", "conversation_id", "started_at", "grounded", "unanswered", "question"],
+                select(
+                    bot.seq,
+                    bot.conversation_id,
+                    c.created_at,
+                    func.coalesce(_grounded(bot), False),
+                    unanswered,
+                    case((unanswered, customer.text)),
+                )
+                .select_from(bot)
+                .join(c, c.id == bot.conversation_id)
+                # A reply answers the customer message just before it in its conversation.
+                .outerjoin(customer, customer.seq == _message_before(bot))
+                .where(pending),
+            )
+        ).rowcount
+        session.commit()
+    except IntegrityError:  # another process caught up at the same time: its rows stand
+        session.rollback()
+        return 0
+    return int(added or 0)
+
+
+def _items_sql(dialect: str, kind: str, array: str, field: str) -> Any:
+    """INSERT the `field` of each element of the replies' `array` as reply_items (JSON expansion
+    is the one thing the two dialects spell differently)."""
+    if dialect == "sqlite":
+        expanded = f"json_each(m.reply, '$.{array}') AS item"
+        value = f"json_extract(item.value, '$.{field}')"
+    else:
+        expanded = f"json_array_elements(m.reply -> '{array}') AS item"
+        value = f"item ->> '{field}'"
+    return text(
+        f"INSERT INTO reply_items (seq, kind, value, started_at) SELECT m.seq, '{kind}', {value}, c.created_at"
+        f" FROM messages m JOIN conversations c ON c.id = m.conversation_id, {expanded}"
+        " WHERE m.role = 'bot' AND m.seq > :floor AND NOT EXISTS (SELECT 1 FROM reply_facts f WHERE f.seq = m.seq)"
+        f" AND {value} IS NOT NULL"
+    )
 
 
 def _message_before(bot: Any) -> Any:
@@ -287,28 +356,6 @@ def _message_before(bot: Any) -> Any:
         .where(earlier.conversation_id == bot.conversation_id, earlier.role == "customer", earlier.seq < bot.seq)
         .scalar_subquery()
     )
-
-
-def _json_array_counts(session: Session, period: Period, dialect: str, array: str, field: str) -> list[dict[str, Any]]:
-    """How often each `field` value occurs in the `array` of the cohort's bot replies."""
-    if dialect == "sqlite":
-        expanded = f"json_each(m.reply, '$.{array}') AS item"
-        value = f"json_extract(item.value, '$.{field}')"
-    else:
-        expanded = f"json_array_elements(m.reply -> '{array}') AS item"
-        value = f"item ->> '{field}'"
-    sql = text(
-        f"SELECT {value} AS value, count(*) AS n FROM conversations c"
-        f" JOIN messages m ON m.conversation_id = c.id, {expanded}"
-        " WHERE c.created_at >= :since AND c.created_at < :until AND m.role = 'bot'"
-        f" GROUP BY {value} ORDER BY n DESC, value LIMIT 20"
-    ).bindparams(
-        # Through the column type, so SQLite gets the text form its times are stored in.
-        bindparam("since", period.since, type_=models.UTCDateTime()),
-        bindparam("until", period.until, type_=models.UTCDateTime()),
-    )
-    key = "source_id" if field == "source_id" else field
-    return [{key: v, "count": int(n)} for v, n in session.execute(sql) if v is not None]
 
 
 _VECTORS: dict[tuple[str, str], np.ndarray] = {}

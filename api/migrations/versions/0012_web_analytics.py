@@ -1,4 +1,5 @@
-"""The web side: console and chat sessions, and the indexes care analytics reads through.
+"""The web side: console and chat sessions; the narrow reply facts and the indexes care
+analytics reads through.
 
 Analytics select a cohort of conversations by start time, then reach their messages, handoffs
 and feedback by conversation id; repeat contact looks a customer up by (channel, user_id).
@@ -34,6 +35,30 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "reply_facts",
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("conversation_id", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("grounded", sa.Boolean(), nullable=False),
+        sa.Column("unanswered", sa.Boolean(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["seq"], ["messages.seq"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_index("ix_reply_facts_started", "reply_facts", ["started_at", "grounded"])
+    op.create_table(
+        "reply_items",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["seq"], ["messages.seq"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_reply_items_seq", "reply_items", ["seq"])
+    op.create_index("ix_reply_items_kind_started", "reply_items", ["kind", "started_at", "value"])
     op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
     op.create_index("ix_conversations_customer", "conversations", ["channel", "user_id"])
     op.create_index("ix_messages_conversation_role_created", "messages", ["conversation_id", "role", "created_at"])
@@ -41,6 +66,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("reply_items")
+    op.drop_table("reply_facts")
     op.drop_index("ix_handoffs_conversation_id", table_name="handoffs")
     op.drop_index("ix_messages_conversation_role_created", table_name="messages")
     op.drop_index("ix_conversations_customer", table_name="conversations")
