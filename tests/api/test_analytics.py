@@ -176,3 +176,17 @@ def test_unanswered_questions_are_grouped_by_meaning_with_a_count_and_three_exam
     }
     assert clusters[1] == {"count": 3, "examples": ["can i pay with bitcoin", "pay with bitcoin ok"]}
     assert clusters[2]["examples"] == ["is the moon made of cheese"]
+
+
+def test_a_second_report_counts_the_replies_stored_since_the_first_and_no_reply_twice(make_service: Any) -> None:
+    service = make_service()
+    manager = service.key("manager")
+    service.send("r1", "what are your hours?")
+    first = service.client.get("/v1/analytics", headers=manager).json()
+    service.send("r2", "what are your hours?")
+    service.send("r3", "can I return this?")
+    second = service.client.get("/v1/analytics", headers=manager).json()
+    again = service.client.get("/v1/analytics", headers=manager).json()
+    assert first["cited_sources"] == [{"source_id": "stores", "count": 1}]
+    assert second["cited_sources"] == [{"source_id": "stores", "count": 2}, {"source_id": "faq", "count": 1}]
+    assert again["cited_sources"] == second["cited_sources"] and again["contained"] == second["contained"] == 3
