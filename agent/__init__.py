@@ -8,6 +8,7 @@ from agent.assistant import Assistant, AssistantConfig, TurnResult, build_assist
 from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.phrases import long_date, phrase
 from agent.reply import Citation, Handoff, HandoffReason, Reply, Warning
+from agent.support_hours import when_a_person_answers
 from agent.turn.check import CLEAR_Z, MIN_MARGIN, MIN_Z
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "failed_reply",
     "long_date",
     "phrase",
+    "when_a_person_answers",
 ]

@@ -17,9 +17,11 @@ from api.channels import CHANNELS, ChannelPolicy, ChannelWorker
 from api.conversations import Assistant
 from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit
-from api.routes import channels, conversations, handoffs, keys, knowledge, ops, webhooks
+from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
+from api.web import chat_router, console_router
+from api.web import install as install_web
 from api.webhooks import DeliveryPolicy
 from knowledge import Manifest
 from sportello.settings import Settings
@@ -27,7 +29,8 @@ from sportello.settings import Settings
 DESCRIPTION = """Grounded, cited answers for a brand's customers, with human handoff.
 
 Authenticate with `Authorization: Bearer sk_...`. Roles: `channel` (messages), `operator`
-(handoffs), `content` (sources, sync, knowledge health, search), `admin` (everything).
+(handoffs), `content` (sources, sync, knowledge health, search), `manager` (analytics), `web` (the
+site's public web-chat key), `admin` (everything).
 Errors are `application/problem+json`. Outbound events are signed per Standard Webhooks.
 """
 
@@ -65,10 +68,13 @@ def create_app(
     app.state.runtime = runtime
     app.state.channel_worker = channel_worker
     problems.install(app)
-    for module in (conversations, handoffs, keys, webhooks, knowledge, ops, channels):
+    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels):
         app.include_router(module.router)
     for channel in CHANNELS:  # each messaging channel's webhook
         app.include_router(channel.router)
+    app.include_router(console_router)
+    app.include_router(chat_router)
+    install_web(app)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=runtime.metrics)

@@ -31,6 +31,7 @@ into a message and exit code 2, and the API maps each branch to one problem+json
         ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
         │                             HandoffAlreadyOpen, WindowClosed (a channel's reply window)
         ├── InvalidCursor             400: a pagination cursor the service did not make
+        ├── InvalidPeriod             400: an analytics period that ends before it starts
         ├── NotConfigured             503: no manifest or no index yet; ChannelNotConfigured
         ├── AuthenticationFailed      401; BadSignature (a channel webhook's signature or token)
         ├── Forbidden                 403

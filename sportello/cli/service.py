@@ -52,7 +52,7 @@ def _database() -> Database:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="channel, operator, content or admin")],
+    role: Annotated[str, typer.Option(help="channel, operator, content, manager, web or admin")],
     name: Annotated[str, typer.Option(help="what the key is for, e.g. whatsapp-prod")] = "",
     channel: Annotated[
         str | None, typer.Option(help="channel keys: reach only this channel's conversations (e.g. telegram)")
