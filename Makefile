@@ -5,9 +5,18 @@ MANIFEST ?= examples/demo-brand/sources.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run sync test lint bench baselines clean
+.PHONY: setup browser run sync test lint bench baselines clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed browser
+
+# The browser tests drive Debian's Chromium (tests/api/web): install it when missing. Without root
+# or apt it says so and goes on; the tests then skip, except under CI=true, where they fail.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "could not install chromium chromium-driver: the browser tests will not run"; \
+	else echo "chromium and chromium-driver missing (need root and apt-get): the browser tests will not run"; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -19,7 +19,7 @@ from babel.dates import format_date
 from opening_hours import OpeningHours, ParserError, State, UnknownCountryError  # type: ignore[attr-defined]
 
 from agent.phrases import locale_of, phrase
-from knowledge import ManifestError
+from knowledge import Manifest, ManifestError
 
 LOOKAHEAD_DAYS = 14
 
@@ -89,3 +89,16 @@ def _when(next_at: datetime, now: datetime, lang: str) -> str:
     pattern = "EEEE d MMMM" if days >= 7 else "EEEE"
     day = str(format_date(next_at.date(), pattern, locale=locale_of(lang)))
     return phrase(lang, "support.day", day=day, time=clock)
+
+
+def when_a_person_answers(manifest: Manifest, lang: str, now: datetime) -> str:
+    """The sentence for `lang` saying when a person will answer, from the manifest's support hours.
+    Never fails: the schedule was checked at load time, and one the library still refuses at run
+    time (its errors are many types) reads as "as soon as possible"."""
+    try:
+        available, next_at = next_human_availability(
+            manifest.support.opening_hours, now, country=manifest.country, timezone=manifest.tz
+        )
+    except Exception:
+        return phrase(lang, "support.closed", when=phrase(lang, "support.soon"))
+    return render_availability(available, next_at, lang, now)

@@ -3,7 +3,11 @@
 Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP.
 """
 
+from api.analytics import Period as AnalyticsPeriod
+from api.analytics import catch_up as analytics_catch_up
+from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env
+from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.erasure import erase_conversation, erase_expired, export_conversation
 from api.errors import (
@@ -17,9 +21,11 @@ from api.errors import (
     UnknownKey,
 )
 from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.web.console import standalone_analytics_html
 
 __all__ = [
     "ROLES",
+    "AnalyticsPeriod",
     "AuthenticationFailed",
     "Conflict",
     "Database",
@@ -29,6 +35,8 @@ __all__ = [
     "RateLimited",
     "ServiceError",
     "UnknownKey",
+    "analytics_catch_up",
+    "analytics_report",
     "create_app",
     "create_app_from_env",
     "create_key",
@@ -37,4 +45,7 @@ __all__ = [
     "export_conversation",
     "list_keys",
     "revoke_key",
+    "scope_key_to_channel",
+    "standalone_analytics_html",
+    "telegram_set_webhook_request",
 ]

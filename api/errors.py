@@ -109,6 +109,10 @@ class InvalidCursor(ServiceError):
     """A pagination cursor that was not produced by the service."""
 
 
+class InvalidPeriod(ServiceError):
+    """An analytics period whose start is not before its end."""
+
+
 class NotConfigured(ServiceError):
     """The service lacks configuration the route needs (no manifest, no index)."""
 

@@ -1,7 +1,9 @@
 """API keys: `sk_` secrets shown once, stored as SHA-256 hashes, each with one role.
 
 Roles: `channel` sends customer messages, `operator` works handoffs, `content` manages sources
-and knowledge, `admin` may use every route (and is the only role that manages keys and webhooks).
+and knowledge, `manager` reads care analytics, `web` is the public key of the site's web chat (it
+may only start and read its own cookie-bound conversations, see api/web/chat.py), `admin` may use
+every route (and is the only role that manages keys and webhooks).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from api import models
 from api.errors import AuthenticationFailed, UnknownKey
 
-Role = Literal["channel", "operator", "content", "admin"]
+Role = Literal["channel", "operator", "content", "manager", "web", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "sk_"
 # The principal id of the bootstrap key from SPORTELLO_ADMIN_KEY (it has no row).

@@ -10,7 +10,18 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -124,6 +135,56 @@ class Feedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A browser session: an operator console sign-in (`console`) or a web-chat visitor (`chat`).
+
+    The cookie holds a random token; only its SHA-256 is stored (like API keys). `csrf` is the
+    token every console form must echo back.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    kind: Mapped[str] = mapped_column(String(16))  # console | chat
+    key_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ReplyFact(Base):
+    """What analytics need of one bot reply, in narrow columns (api/analytics.py fills it from
+    `messages` as they arrive): messages are append-only, so each reply is read from JSON once,
+    not on every report. Deleting the message deletes its facts."""
+
+    __tablename__ = "reply_facts"
+    __table_args__ = (Index("ix_reply_facts_started", "started_at", "grounded"),)
+
+    seq: Mapped[int] = mapped_column(ForeignKey("messages.seq", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]  # the conversation's start: the cohort reports select on
+    grounded: Mapped[bool] = mapped_column(Boolean)
+    unanswered: Mapped[bool] = mapped_column(Boolean)
+    question: Mapped[str | None] = mapped_column(Text)  # the customer message, when unanswered
+
+
+class ReplyItem(Base):
+    """One citation's source or one warning's kind of a bot reply (see ReplyFact)."""
+
+    __tablename__ = "reply_items"
+    __table_args__ = (Index("ix_reply_items_kind_started", "kind", "started_at", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(ForeignKey("messages.seq", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # citation | warning
+    value: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
 
 
 class WebhookSubscription(Base):

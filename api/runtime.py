@@ -61,6 +61,8 @@ class Runtime:
         # their turn on the asyncio gate (no thread held); the thread lock guards the sync itself.
         self.sync_lock = threading.Lock()
         self._sync_gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        # job id → {stage, done, total} while a sync runs (the knowledge page shows it).
+        self.sync_progress: dict[str, dict[str, Any]] = {}
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
 
     def sync_gate(self) -> asyncio.Lock:

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from agent import HandoffReason
 from api.keys import Role
 
-Channel = Literal["whatsapp", "telegram", "web", "api"]
+Channel = Literal["whatsapp", "telegram", "chatwoot", "web", "api"]
 HandoffStatus = Literal["open", "claimed", "resolved"]
 EventType = Literal[
     "message.received",
@@ -23,6 +23,7 @@ EventType = Literal[
     "handoff.resolved",
     "feedback.received",
     "knowledge.issue_found",
+    "message.status",
     "conversation.erased",
 ]
 # Control characters are refused at the edge, in every field, on every backend alike: PostgreSQL
@@ -233,6 +234,15 @@ class ResolveIn(_In):
 class KeyIn(_In):
     role: Role
     name: str = Field(min_length=1, max_length=200, pattern=LINE_PATTERN)
+    channel: Channel | None = Field(
+        default=None, description="channel keys only: the key reads and writes only this channel's conversations"
+    )
+
+    @model_validator(mode="after")
+    def _channel_only_for_channel_keys(self) -> KeyIn:
+        if self.channel is not None and self.role != "channel":
+            raise ValueError(f"only channel keys have a channel; a {self.role} key reaches every conversation")
+        return self
 
 
 class KeyOut(BaseModel):
@@ -240,6 +250,7 @@ class KeyOut(BaseModel):
     name: str
     role: str
     created_at: datetime
+    channel: str | None = None
 
 
 class KeyCreated(KeyOut):

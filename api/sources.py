@@ -180,8 +180,12 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
                 now=_now(),
                 embedder=runtime.embedder(),
                 only=[source_id],
+                on_progress=lambda _source, stage, done, total: runtime.sync_progress.__setitem__(
+                    job_id, {"stage": stage, "done": done, "total": total}
+                ),
             )
         except Exception as exc:  # KnowledgeError expected; anything else is recorded too
+            runtime.sync_progress.pop(job_id, None)
             if not isinstance(exc, KnowledgeError):
                 log.exception("sync_crashed", extra={"job_id": job_id, "source_id": source_id})
             _finish(runtime, job_id, status="failed", error=str(exc), error_type=type(exc).__name__)
@@ -189,6 +193,7 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
                 "sync_failed", extra={"job_id": job_id, "source_id": source_id, "error": type(exc).__name__}
             )
             return
+        runtime.sync_progress.pop(job_id, None)
         runtime.knowledge_changed()
         status = "partial" if report.status == "partial" else "succeeded"
         _finish(runtime, job_id, status=status, report=_jsonable(report.to_dict()))

@@ -70,6 +70,23 @@ class Settings:
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
     retention_days: float | None = None
 
+    # Messaging channels (api/channels/): a channel is configured when any of its variables is set;
+    # /readyz names the ones it still lacks.
+    whatsapp_verify_token: str | None = None  # Meta's webhook verification (hub.verify_token)
+    whatsapp_app_secret: str | None = None  # checks X-Hub-Signature-256 on every webhook
+    whatsapp_access_token: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    # An approved template ("name" or "name:language_code") sent instead of an operator's reply
+    # once the 24-hour customer service window has closed; without one such replies are refused.
+    whatsapp_template: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_secret_token: str | None = None  # X-Telegram-Bot-Api-Secret-Token, set by set-webhook
+    telegram_api_base: str = "https://api.telegram.org"
+    chatwoot_url: str | None = None  # e.g. https://app.chatwoot.com
+    chatwoot_bot_token: str | None = None  # the agent bot's access token
+    # Messages of one conversation that arrive within this many seconds form one turn.
+    debounce_seconds: float = 2.0
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from SPORTELLO_* variables (`environ` defaults to the process environment);

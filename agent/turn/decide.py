@@ -19,7 +19,7 @@ from agent.conversation import Conversation, ConversationUpdate, Turn
 from agent.phrases import join_names, language_name, phrase
 from agent.reply import Handoff, HandoffReason, Reply
 from agent.signals.safety import SensitiveSignal
-from agent.support_hours import next_human_availability, render_availability
+from agent.support_hours import when_a_person_answers
 from agent.turn.state import Check, Resources, Understanding
 from knowledge.text import fold
 
@@ -137,15 +137,8 @@ def _languages_note(res: Resources, u: Understanding, text: str, *, only: bool =
 
 
 def availability(res: Resources, lang: str, now: datetime) -> str:
-    """When a person will answer. Never fails a turn: the manifest's support hours were checked
-    at load time, and a schedule the library still refuses reads as "as soon as possible"."""
-    try:
-        available, next_at = next_human_availability(
-            res.manifest.support.opening_hours, now, country=res.manifest.country, timezone=res.manifest.tz
-        )
-    except Exception:  # a schedule the OSM library refuses at run time (its errors are many types)
-        return phrase(lang, "support.closed", when=phrase(lang, "support.soon"))
-    return render_availability(available, next_at, lang, now)
+    """When a person will answer (never fails a turn)."""
+    return when_a_person_answers(res.manifest, lang, now)
 
 
 def conversation_update(conversation: Conversation, u: Understanding, reply: Reply, now: datetime) -> ConversationUpdate:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from api import conversations as service
 from api import erasure, handoffs
+from api.channels import ensure_in_scope
 from api.deps import AdminKey, ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
 from api.errors import RateLimited
 from api.schemas import (
@@ -49,6 +50,7 @@ def post_message(
     now: NowDep,
 ) -> dict:
     """Answer one customer message. Repeating a `message_id` returns the first response unchanged."""
+    ensure_in_scope(session, principal, conversation_id, writing_as=body.channel)
     retry_after = runtime.customer_limiter.acquire(f"{principal.key_id}:{conversation_id}", time.monotonic())
     if retry_after is not None:
         raise RateLimited(retry_after, "this customer's conversation")
@@ -79,6 +81,7 @@ def post_message(
 @router.get("/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: ConversationId, principal: ReaderKey, session: SessionDep) -> dict:
     """The transcript, with every reply's citations and warnings, the handoffs and the feedback."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.get_conversation(session, conversation_id)
 
 
@@ -104,6 +107,7 @@ def post_feedback(
     conversation_id: ConversationId, body: FeedbackIn, principal: ChannelKey, session: SessionDep, now: NowDep
 ) -> dict:
     """The customer's satisfaction rating (1–5) with an optional comment."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.add_feedback(session, conversation_id, rating=body.rating, comment=body.comment, now=now)
 
 
@@ -117,6 +121,7 @@ def request_handoff(
     body: HandoffRequestIn | None = None,
 ) -> dict:
     """Hand the conversation to a person from outside the bot (a button, a CRM rule, an operator)."""
+    ensure_in_scope(session, principal, conversation_id)
     body = body or HandoffRequestIn()
     row = handoffs.request_handoff(
         session,

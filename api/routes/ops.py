@@ -8,6 +8,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.channels import CHANNELS
 from api.deps import RuntimeDep
 from api.errors import AuthenticationFailed
 from api.metrics import CONTENT_TYPE
@@ -38,13 +39,18 @@ def healthz() -> dict:
     },
 )
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """The database answers, the knowledge index is built and reachable, and the brand's manifest
-    reads and validates (a bad setting there would otherwise fail turns one by one)."""
+    """The database answers, the knowledge index is built and reachable, the brand's manifest
+    reads and validates (a bad setting there would otherwise fail turns one by one), and every
+    configured messaging channel has all its credentials."""
     checks = {
         "database": _check(runtime.db.ping),
         "index": _check(lambda: _index_ready(runtime)),
         "manifest": _check(runtime.check_manifest),
     }
+    for channel in CHANNELS:  # a channel set up halfway would take messages it cannot answer
+        if channel.configured(runtime.settings):
+            missing = channel.missing(runtime.settings)
+            checks[f"channel.{channel.name}"] = f"missing {', '.join(missing)}" if missing else "ok"
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     failing = ", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok")

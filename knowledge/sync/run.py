@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.documents import Chunk, StoredDocument
-from knowledge.errors import ManifestError
+from knowledge.errors import KnowledgeError, ManifestError
 from knowledge.index import (
     Catalog,
     ChunkIndex,
@@ -114,6 +114,25 @@ def _dedupe(loaded: SourceRead, report: SourceSyncReport) -> None:
     loaded.documents = unique
 
 
+def _failed_status(catalog: Catalog, spec: SourceSpec, exc: Exception, now: datetime) -> SourceStatus:
+    """The record of a sync that could not read `spec`: failed now, still serving what it had."""
+    before = next((s for s in catalog.sources() if s.id == spec.id), None)
+    served = (
+        f"the index still serves the {before.documents} documents of the sync of {before.last_sync}"
+        if before is not None and before.last_sync
+        else "nothing from this source is in the index yet"
+    )
+    return SourceStatus(
+        id=spec.id,
+        type=spec.type,
+        last_sync=utc_iso(now),
+        last_status="failed",
+        documents=before.documents if before is not None else 0,
+        counts=before.counts if before is not None else {},
+        errors=[f"{type(exc).__name__}: {exc}", served],
+    )
+
+
 def sync_manifest(
     manifest: Manifest,
     *,
@@ -145,7 +164,15 @@ def sync_manifest(
     reports: list[SourceSyncReport] = []
     for spec in selected:
         report = SourceSyncReport(spec.id, spec.type)
-        loaded[spec.id] = _read_source(source_types, spec, manifest, previous_by_source.get(spec.id, []), now, on_progress)
+        try:
+            loaded[spec.id] = _read_source(
+                source_types, spec, manifest, previous_by_source.get(spec.id, []), now, on_progress
+            )
+        except KnowledgeError as exc:
+            # The index stays as it was, but the source's record must not keep saying "ok": the
+            # content team reads `sportello sources` (and the knowledge page) to learn of this.
+            catalog.record_statuses([_failed_status(catalog, spec, exc, now)])
+            raise
         _dedupe(loaded[spec.id], report)
         reports.append(report)
 

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from sportello.cli import evals, knowledge, service
+from sportello.cli import channels, evals, knowledge, report, service
 from sportello.cli.output import fail
 from sportello.settings import Settings, SettingsError
 
@@ -47,6 +47,8 @@ app.command()(knowledge.search)
 app.command()(knowledge.sources)
 app.command()(knowledge.doctor)
 app.command()(service.serve)
+app.command()(report.report)
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(service.retention_app, name="retention")
 app.add_typer(evals.eval_app, name="eval")
+app.add_typer(channels.channels_app, name="channels")

@@ -52,27 +52,36 @@ def _database() -> Database:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="channel, operator, content or admin")],
+    role: Annotated[str, typer.Option(help="channel, operator, content, manager, web or admin")],
     name: Annotated[str, typer.Option(help="what the key is for, e.g. whatsapp-prod")] = "",
+    channel: Annotated[
+        str | None, typer.Option(help="channel keys: reach only this channel's conversations (e.g. telegram)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
-    from api import ROLES, create_key
+    from api import ROLES, create_key, scope_key_to_channel
 
     if role not in ROLES:
         raise typer.BadParameter(
             f"unknown role {role!r}; expected one of {', '.join(ROLES)}", param_hint="--role"
         )
+    if channel is not None and role != "channel":
+        raise typer.BadParameter("only channel keys have a channel", param_hint="--channel")
     db = _database()
     try:
         with db.session() as session:
             issued = create_key(session, role=role, name=name or role, now=datetime.now(UTC))
+            if channel is not None:
+                scope_key_to_channel(session, issued.id, channel)
     finally:
         db.dispose()
     if as_json:
-        typer.echo(json.dumps({"id": issued.id, "key": issued.key, "role": issued.role, "name": issued.name}))
+        typer.echo(json.dumps({"id": issued.id, "key": issued.key, "role": issued.role, "name": issued.name,
+                               "channel": channel}))
     else:
-        typer.echo(f"id:   {issued.id}\nrole: {issued.role}\nname: {issued.name}\nkey:  {issued.key}")
+        scope = f"\nchannel: {channel}" if channel else ""
+        typer.echo(f"id:   {issued.id}\nrole: {issued.role}\nname: {issued.name}{scope}\nkey:  {issued.key}")
         typer.echo("Store the key now: it cannot be shown again.", err=True)
 
 

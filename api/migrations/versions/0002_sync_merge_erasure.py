@@ -2,7 +2,7 @@
 (so erasing a conversation finds its events).
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0002_channels
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0002_channels"
 branch_labels = None
 depends_on = None
 

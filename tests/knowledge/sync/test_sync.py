@@ -254,6 +254,21 @@ def test_sources_json_lists_each_source_with_its_last_sync(brand, tmp_path: Path
     assert all(s["last_sync"] for s in listed)
 
 
+def test_a_failed_sync_is_recorded_as_failed_with_its_error_and_the_documents_still_served(
+    brand, tmp_path: Path, monkeypatch
+) -> None:
+    manifest_path, site = brand
+    data_dir = tmp_path / "data"
+    assert run_cli(["sync", str(manifest_path)], data_dir, monkeypatch).exit_code == 0
+    site.set("/feeds/stores.jsonld", "{not json", "application/ld+json")
+    assert run_cli(["sync", str(manifest_path)], data_dir, monkeypatch).exit_code == 2
+    listed = {s["id"]: s for s in json.loads(run_cli(["sources", "--json"], data_dir, monkeypatch).stdout)}
+    assert listed["stores"]["last_status"] == "failed"
+    assert listed["stores"]["documents"] == 1
+    assert listed["stores"]["errors"][0].startswith("SourceFormatError")
+    assert listed["faq"]["last_status"] == "ok"
+
+
 # --- the Chroma server path --------------------------------------------------------------------------
 @pytest.fixture()
 def chroma_server(tmp_path: Path) -> Iterator[str]:
