@@ -28,10 +28,10 @@ from sportello.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The throwaway turn of the warm-up: never stored, so its id and text only need to reach every
-# stage (language detection, retrieval, composing) once.
+# The throwaway turn of the warm-up, never stored. Its text is the brand's name: in any language
+# it goes through every stage (understand, retrieve, compose, check; measured on the demo brand),
+# where a bare "?" stops after understanding.
 WARMUP_CONVERSATION = "sportello-warmup"
-WARMUP_TEXT = "?"
 
 
 class Runtime:
@@ -188,7 +188,8 @@ class Runtime:
         index yet) is left to /readyz's other checks and to the first request."""
         try:
             if self._injected_assistant or self.has_manifest:
-                self.assistant().respond(Conversation(WARMUP_CONVERSATION), WARMUP_TEXT, now=now)
+                text = self.manifest.brand if self.has_manifest else "?"
+                self.assistant().respond(Conversation(WARMUP_CONVERSATION), text, now=now)
             self.knowledge_base()
         except Exception as exc:
             log.warning("warmup_incomplete", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
