@@ -81,7 +81,8 @@ def _check(probe: Callable[[], object]) -> str:
 
 
 def _index_ready(runtime: Runtime) -> None:
-    if runtime.knowledge_loaded:
+    # An embedded index loaded once stays readable; a Chroma server can go away at any time.
+    if runtime.knowledge_loaded and runtime.settings.chroma_url is None:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
 
