@@ -202,6 +202,10 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
         announce_issues(runtime, job_id=job_id, source_id=source_id, now=_now())
     except Exception:  # the sync itself succeeded; a failing report must not undo that
         log.exception("health_report_failed", extra={"job_id": job_id})
+    if runtime.settings.warmup:
+        # The sync dropped the assistant built on the old index: rebuild it now, in the sync's
+        # thread, so the next customer's reply does not pay for it.
+        runtime.warm_up(now=_now())
 
 
 def _finish(runtime: Runtime, job_id: str, **values: Any) -> None:

@@ -135,3 +135,22 @@ def test_the_warm_up_builds_the_real_assistant_and_its_index_before_the_first_me
 
     assert loaded
     assert ready.status_code == 200
+
+
+def test_after_a_sync_the_worker_rebuilds_the_assistant_before_the_next_message(
+    tmp_path: Path, embedding_url: str
+) -> None:
+    values = _synced_brand(tmp_path, embedding_url)
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'service.db'}", warmup=True, **values)
+    app = create_app(settings)  # the real assistant, on the FAQ brand's index
+    runtime = app.state.runtime
+
+    with TestClient(app) as client:
+        assert runtime.warm.wait(WAIT * 8)
+        key = client.post("/v1/keys", json={"role": "content", "name": "cms"}, headers=ADMIN).json()["key"]
+        # TestClient returns once the background task (the sync, then the warm-up) is done.
+        synced = client.post("/v1/sources/faq/sync", headers={"Authorization": f"Bearer {key}"})
+        loaded_after_sync = runtime.knowledge_loaded
+
+    assert synced.status_code == 202
+    assert loaded_after_sync
