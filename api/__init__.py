@@ -6,7 +6,7 @@ Entry point: `create_app(settings) -> FastAPI`. The only package that knows HTTP
 from api.analytics import Period as AnalyticsPeriod
 from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
-from api.app import create_app, create_app_from_env
+from api.app import create_app, create_app_from_env, server_options
 from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.erasure import erase_conversation, erase_expired, export_conversation
@@ -46,6 +46,7 @@ __all__ = [
     "list_keys",
     "revoke_key",
     "scope_key_to_channel",
+    "server_options",
     "standalone_analytics_html",
     "telegram_set_webhook_request",
 ]

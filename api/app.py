@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -96,3 +97,17 @@ def create_app_from_env() -> FastAPI:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return create_app(settings)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """What `sportello serve` (and `api.loadbench`) hand uvicorn: its limits against slow or idle
+    clients, from settings. Slow headers and bodies are the reverse proxy's to cut (README,
+    "Running in production"): uvicorn has no read timeout for them, only a cap on connections per
+    worker (503 past it) and on the size of unfinished headers. The h11 parser, because the header
+    cap is h11's (httptools, uvicorn's pick when installed, has none)."""
+    return {
+        "http": "h11",
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.limit_concurrency,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }

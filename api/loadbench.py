@@ -30,9 +30,11 @@ from typing import Any
 import httpx
 import yaml
 
+from api.app import server_options
 from knowledge.index import Catalog
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
+from sportello.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = ROOT / "examples" / "demo-brand" / "sources.yaml"
@@ -106,6 +108,10 @@ def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> sub
         sys.executable, "-m", "uvicorn", "api.app:create_app_from_env", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
     ]  # fmt: skip
+    # The options `sportello serve` passes, as uvicorn's flags: measure what production runs.
+    options = server_options(Settings.from_env({**os.environ, **env}))
+    command += [arg for name, value in options.items() if value is not None
+                for arg in (f"--{name.replace('_', '-')}", str(value))]  # fmt: skip
     with log.open("wb") as out:
         return subprocess.Popen(
             command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,6 +31,8 @@ def serve(
     """Run the HTTP service (OpenAPI docs at /docs). Configuration comes from SPORTELLO_* variables."""
     import uvicorn
 
+    from api import server_options
+
     uvicorn.run(
         "api.app:create_app_from_env",
         factory=True,
@@ -39,22 +41,9 @@ def serve(
         workers=workers,
         log_config=None,  # api.logs configures logging in each worker
         proxy_headers=True,
-        **connection_limits(Settings.from_env()),
+        **server_options(Settings.from_env()),
     )
 
-
-def connection_limits(settings: Settings) -> dict[str, Any]:
-    """uvicorn's limits against slow or idle clients, from settings. Slow headers and bodies are
-    the reverse proxy's to cut (README, "Running in production"): uvicorn has no read timeout for
-    them, only a cap on connections per worker (503 past it) and on the size of unfinished headers.
-    The h11 parser, because the header cap is h11's (httptools, uvicorn's pick when installed, has
-    none); its cost per request is far below a turn's."""
-    return {
-        "http": "h11",
-        "timeout_keep_alive": settings.keep_alive_seconds,
-        "limit_concurrency": settings.limit_concurrency,
-        "h11_max_incomplete_event_size": settings.max_header_bytes,
-    }
 
 
 def _database() -> Database:

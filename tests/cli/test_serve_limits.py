@@ -1,4 +1,4 @@
-"""`sportello serve`'s limits on clients (`connection_limits`), under a real uvicorn on loopback:
+"""`sportello serve`'s limits on clients (`api.server_options`), under a real uvicorn on loopback:
 the header cap (SPORTELLO_MAX_HEADER_BYTES) and the connections per worker
 (SPORTELLO_LIMIT_CONCURRENCY, 503 past it)."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
+from api import server_options
 from api.app import create_app
-from sportello.cli.service import connection_limits
 from sportello.settings import Settings
 from tests.api.conftest_api import WAIT, EchoKnowledgeAssistant, make_settings
 
@@ -26,7 +26,7 @@ def serving(settings: Settings) -> Iterator[int]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     app = create_app(settings, assistant=EchoKnowledgeAssistant())
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, **connection_limits(settings))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, **server_options(settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
