@@ -7,8 +7,13 @@ fails, so a test that passes here passes on an offline machine.
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -100,3 +105,30 @@ def demo_assistant(demo_manifest, demo_knowledge):
     from agent.assistant import Assistant
 
     return Assistant(demo_manifest, demo_knowledge)
+
+
+@contextmanager
+def running_chroma(path: Path) -> Iterator[str]:
+    """`chroma run` storing in `path` on a free loopback port; yields its URL; stopped on exit."""
+    binary = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # waiting for another process to listen: nothing to wait on but the port
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("chroma server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -25,7 +25,7 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     embedding_url_fixture,
     make_settings,
 )
-from tests.conftest import DEMO_MANIFEST
+from tests.conftest import DEMO_MANIFEST, running_chroma
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 FAQ = """question,answer,updated_at,url
@@ -45,7 +45,7 @@ class HeldAssistant(EchoKnowledgeAssistant):
         return super().respond(conversation, message, now=now)
 
 
-def _synced_brand(tmp_path: Path, embedding_url: str) -> dict[str, Any]:
+def _synced_brand(tmp_path: Path, embedding_url: str, **more: Any) -> dict[str, Any]:
     """Settings of a one-row FAQ brand whose index is already built (by an app without warm-up)."""
     folder = tmp_path / "brand"
     folder.mkdir()
@@ -56,7 +56,7 @@ def _synced_brand(tmp_path: Path, embedding_url: str) -> dict[str, Any]:
         "  - id: faq\n    type: faq\n    path: faq.csv\n    base_url: https://brand.test\n",
         encoding="utf-8",
     )
-    values = {"manifest": manifest, "embedding_base_url": embedding_url}
+    values = {"manifest": manifest, "embedding_base_url": embedding_url, **more}
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'service.db'}", **values)
     with TestClient(create_app(settings, assistant=EchoKnowledgeAssistant())) as client:
         key = client.post("/v1/keys", json={"role": "content", "name": "cms"}, headers=ADMIN).json()["key"]
@@ -154,3 +154,25 @@ def test_after_a_sync_the_worker_rebuilds_the_assistant_before_the_next_message(
 
     assert synced.status_code == 202
     assert loaded_after_sync
+
+
+def test_readyz_keeps_asking_the_chroma_server_after_the_warm_up_loaded_the_index(
+    tmp_path: Path, embedding_url: str
+) -> None:
+    with running_chroma(tmp_path / "chroma-server") as chroma_url:
+        values = _synced_brand(tmp_path, embedding_url, chroma_url=chroma_url)
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'service.db'}", warmup=True, **values)
+        app = create_app(settings, assistant=EchoKnowledgeAssistant())
+        client = TestClient(app).__enter__()
+        assert app.state.runtime.warm.wait(WAIT)
+        loaded = app.state.runtime.knowledge_loaded
+        up = client.get("/readyz")
+    try:
+        down = client.get("/readyz")  # the Chroma server has stopped
+    finally:
+        client.__exit__(None, None, None)
+
+    assert loaded
+    assert up.status_code == 200
+    assert down.status_code == 503
+    assert down.json()["checks"]["index"] != "ok"

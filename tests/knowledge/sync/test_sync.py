@@ -4,10 +4,7 @@ fails with a clear message, exit code 2 and the previous index untouched."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
 from knowledge.sync import sync_manifest
 from sportello.cli import app
+from tests.conftest import running_chroma
 from tests.sites import serve_site
 
 FAQ_CSV = """question,answer,updated_at,url
@@ -272,27 +270,8 @@ def test_a_failed_sync_is_recorded_as_failed_with_its_error_and_the_documents_st
 # --- the Chroma server path --------------------------------------------------------------------------
 @pytest.fixture()
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("chroma") or str(Path(__import__("sys").executable).parent / "chroma")
-    port = _closed_port()
-    process = subprocess.Popen(
-        [binary, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.1)
+    with running_chroma(tmp_path / "chroma-server") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_index_can_live_in_a_chroma_server(brand, tmp_path: Path, embedder, chroma_server: str) -> None:
