@@ -16,7 +16,7 @@ from api import problems
 from api.channels import CHANNELS, ChannelPolicy, ChannelWorker
 from api.conversations import Assistant
 from api.logs import configure_logging
-from api.middleware import AccessLog, BodySizeLimit
+from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
 from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
@@ -77,6 +77,7 @@ def create_app(
     install_web(app)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     return app
 

@@ -22,6 +22,7 @@ from api.errors import (
     HandoffAlreadyOpen,
     InvalidCursor,
     InvalidTransition,
+    MessageIdReused,
     MessageIdTaken,
     NotYourHandoff,
     UnknownConversation,
@@ -299,6 +300,8 @@ def operator_message(
     if existing is not None:
         if existing.role != "operator":
             raise MessageIdTaken(row.conversation_id, message_id)
+        if existing.text != text:
+            raise MessageIdReused(row.conversation_id, message_id)
         return _operator_view(existing, row), False
     _require_claimer(row, principal, "reply to")
     conversation = session.get(models.Conversation, row.conversation_id)

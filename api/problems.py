@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api import errors
 from api.schemas import PATTERN_HINTS
@@ -119,7 +120,31 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).description
-    return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; RFC 9110 §15.5.6 wants the
+        # methods the resource supports, i.e. those of every route on this path.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(exc.status_code, detail, instance=request.url.path, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _leaf_routes(routes: list[Any]) -> list[Any]:
+    # FastAPI keeps an included router as one entry; its routes carry the full path (the prefix
+    # is given to each APIRouter, not to include_router).
+    leaves: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        leaves += _leaf_routes(list(inner.routes)) if inner is not None else [route]
+    return leaves
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

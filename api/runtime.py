@@ -16,7 +16,7 @@ from api.conversations import Assistant
 from api.db import Database
 from api.errors import NotConfigured
 from api.metrics import Metrics
-from api.ratelimit import RateLimiter
+from api.ratelimit import Limiter, make_limiters
 from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
 from knowledge import IndexUnavailable, Manifest
 from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
@@ -36,9 +36,18 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.effective_database_url)
         self.metrics = Metrics()
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.customer_limiter = RateLimiter(settings.rate_limit_per_customer_per_minute)
-        self.auth_failures = RateLimiter(settings.auth_failures_per_minute)
+        limiters = make_limiters(
+            {
+                "key": settings.rate_limit_per_minute,
+                "customer": settings.rate_limit_per_customer_per_minute,
+                "address": settings.auth_failures_per_minute,
+            },
+            redis_url=settings.redis_url,
+            prefix=settings.redis_prefix,
+        )
+        self.limiter: Limiter = limiters["key"]
+        self.customer_limiter: Limiter = limiters["customer"]
+        self.auth_failures: Limiter = limiters["address"]
         self.worker = DeliveryWorker(self.db, delivery or DeliveryPolicy(), self.metrics)
         self._injected_assistant = assistant is not None
         self._assistant = assistant

@@ -55,12 +55,16 @@ class Settings:
     openai_api_key: str | None = None
 
     admin_key: str | None = None
+    metrics_key: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     # Requests per minute (bursts up to the same number), per process unless redis_url is set:
     # per API key (one channel key carries every customer of a number), per end customer (a
     # conversation) on the message routes, and failed authentications per client address.
     rate_limit_per_minute: int = 6000
     rate_limit_per_customer_per_minute: int = 30
     auth_failures_per_minute: int = 30
+    # Shared rate limits across every process: redis://host:6379/0 (else each process has its own).
+    redis_url: str | None = None
+    redis_prefix: str = "sportello"  # key prefix, so deployments (and test runs) can share a server
     max_body_bytes: int = 64_000
     log_level: str = "INFO"
     # Conversations whose last activity is older than this are erased by `sportello retention run`.

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/conversations",
     tags=["conversations"],
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503),
 )
 ConversationId = Annotated[
     str, Path(pattern=ID_PATTERN, description="the channel's id for this conversation")

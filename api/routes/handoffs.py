@@ -51,7 +51,14 @@ def claim(handoff_id: PathId, principal: OperatorKey, session: SessionDep, now: 
     return service.handoff_view(session, row, with_transcript=True)
 
 
-@router.post("/{handoff_id}/messages", response_model=OperatorMessageOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{handoff_id}/messages",
+    response_model=OperatorMessageOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": OperatorMessageOut, "description": "a retry of a stored message_id: the stored message"}
+    },
+)
 def operator_message(
     handoff_id: PathId,
     body: OperatorMessageIn,

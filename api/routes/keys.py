@@ -9,7 +9,7 @@ from api.channels import key_channels, scope_key_to_channel
 from api.deps import AdminKey, NowDep, SessionDep
 from api.schemas import KeyCreated, KeyIn, KeyOut, PathId, problem_responses
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=problem_responses(401, 403, 404, 422, 429))
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=problem_responses(400, 401, 403, 404, 422, 429))
 
 
 @router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)

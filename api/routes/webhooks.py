@@ -12,7 +12,7 @@ from api.deps import AdminKey, NowDep, SessionDep
 from api.schemas import DeliveryOut, PathId, WebhookCreated, WebhookIn, WebhookOut, problem_responses
 
 router = APIRouter(
-    prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 404, 422, 429)
+    prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(400, 401, 403, 404, 422, 429)
 )
 
 

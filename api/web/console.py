@@ -342,7 +342,7 @@ def start_sync(
         return _forbidden(user, "a content key")
     _check_csrf(user, csrf)
     job, created = sources.start_sync(session, runtime, source_id, user.principal, now=now)
-    if created:  # merged into a queued job: that job's own task runs it (as POST /v1/sources/{id}/sync)
+    if created:  # otherwise merged into a queued job, which the page follows instead
         background.add_task(sources.run_sync_job_in_turn, runtime, job.id)
     return RedirectResponse(f"/console/knowledge?job={job.id}", status_code=303)
 
