@@ -7,7 +7,9 @@ from api.analytics import Period as AnalyticsPeriod
 from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env
+from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
+from api.erasure import erase_conversation, erase_expired, export_conversation
 from api.errors import (
     AuthenticationFailed,
     Conflict,
@@ -38,7 +40,12 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "create_key",
+    "erase_conversation",
+    "erase_expired",
+    "export_conversation",
     "list_keys",
     "revoke_key",
+    "scope_key_to_channel",
     "standalone_analytics_html",
+    "telegram_set_webhook_request",
 ]

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from api import problems
+from api.channels import CHANNELS, ChannelPolicy, ChannelWorker
 from api.conversations import Assistant
 from api.logs import configure_logging
-from api.middleware import AccessLog, BodySizeLimit
-from api.routes import analytics, conversations, handoffs, keys, knowledge, ops, webhooks
+from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
+from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
 from api.web import chat_router, console_router
@@ -40,33 +41,43 @@ def create_app(
     assistant: Assistant | None = None,
     manifest: Manifest | None = None,
     delivery: DeliveryPolicy | None = None,
+    channel_policy: ChannelPolicy | None = None,
 ) -> FastAPI:
     """Build the app. Without `assistant`, one is built from `manifest` (or settings.manifest)
-    and the index in settings.data_dir on the first message. `delivery` tunes webhook retries."""
+    and the index in settings.data_dir on the first message. `delivery` tunes webhook retries,
+    `channel_policy` the messaging channels' sends."""
     runtime = Runtime(settings, assistant=assistant, manifest=manifest, delivery=delivery)
     runtime.db.migrate()
     with runtime.db.session() as session:
         recover_interrupted_jobs(session, now=datetime.now(UTC))
 
+    channel_worker = ChannelWorker(runtime, channel_policy or ChannelPolicy())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.worker.start()
+        await channel_worker.start()
         try:
             yield
         finally:
+            await channel_worker.stop()
             await runtime.worker.stop()
             runtime.close()
 
     app = FastAPI(title="Sportello", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.channel_worker = channel_worker
     problems.install(app)
-    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops):
+    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels):
         app.include_router(module.router)
+    for channel in CHANNELS:  # each messaging channel's webhook
+        app.include_router(channel.router)
     app.include_router(console_router)
     app.include_router(chat_router)
     install_web(app)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     return app
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from agent import Conversation, ConversationUpdate, HandoffReason, Reply, Turn, TurnResult, failed_reply
 from api import models
-from api.errors import MessageIdTaken, UnknownConversation
+from api.errors import MessageIdReused, MessageIdTaken, UnknownConversation
 from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript
 from api.webhooks import emit
 
@@ -87,7 +87,7 @@ def post_message(
     claimed it, or it was handed off for a reason that holds (`HandoffReason.holds`). While a
     handoff for another reason (no answer, stale information) waits, the bot keeps answering."""
     message_id = inbound.message_id or models.new_id("msg")
-    stored = _stored_response(session, conversation_id, message_id)
+    stored = _stored_response(session, conversation_id, message_id, inbound.text)
     if stored is not None:
         return PostedMessage(stored, replayed=True)
 
@@ -97,6 +97,7 @@ def post_message(
             session,
             conversation_id,
             message_id,
+            inbound.text,
             lambda: _store_silently(session, conversation_id, message_id, inbound, held_by, now),
         )
 
@@ -117,11 +118,11 @@ def post_message(
     def write() -> PostedMessage:
         return _store_turn(session, conversation_id, message_id, inbound, result.update.focus, result.reply, now)
 
-    return _commit_or_replay(session, conversation_id, message_id, write)
+    return _commit_or_replay(session, conversation_id, message_id, inbound.text, write)
 
 
 def _commit_or_replay(
-    session: Session, conversation_id: str, message_id: str, write: Callable[[], PostedMessage]
+    session: Session, conversation_id: str, message_id: str, text: str, write: Callable[[], PostedMessage]
 ) -> PostedMessage:
     # Two attempts: the first may lose a race (same message, or the conversation created
     # concurrently by another message); the second sees the winner's rows.
@@ -132,7 +133,7 @@ def _commit_or_replay(
             return result
         except IntegrityError:
             session.rollback()
-            stored = _stored_response(session, conversation_id, message_id)
+            stored = _stored_response(session, conversation_id, message_id, text)
             if stored is not None:
                 return PostedMessage(stored, replayed=True)
             if _message_id_taken(session, conversation_id, message_id):
@@ -149,7 +150,10 @@ def _message_id_taken(session: Session, conversation_id: str, message_id: str) -
     return session.scalar(query) is not None
 
 
-def _stored_response(session: Session, conversation_id: str, message_id: str) -> dict[str, Any] | None:
+def _stored_response(
+    session: Session, conversation_id: str, message_id: str, text: str
+) -> dict[str, Any] | None:
+    """The response a retry of this message gets; MessageIdReused when the id came with another text."""
     row = session.scalars(
         select(models.Message).where(
             models.Message.conversation_id == conversation_id,
@@ -157,7 +161,11 @@ def _stored_response(session: Session, conversation_id: str, message_id: str) ->
             models.Message.role == "customer",
         )
     ).first()
-    return row.response if row is not None else None
+    if row is None:
+        return None
+    if row.text != text:
+        raise MessageIdReused(conversation_id, message_id)
+    return row.response
 
 
 def _conversation_row(

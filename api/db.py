@@ -26,14 +26,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a failed statement's error (and so its logged traceback) must not carry
+    # the bound values, which are customers' messages and ids.
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         _serialize_transactions(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -53,12 +57,19 @@ def _serialize_transactions(engine: Engine) -> None:
     sleeps in growing steps (up to 100 ms) and makes latency tails long. Queueing on a Python lock
     hands the database over as soon as it is free. Transactions here are short (the agent runs
     outside them), and the wait is bounded: after `timeout` SQLite's own locking takes over.
+
+    Only writing transactions queue (the lock is taken at the first INSERT, UPDATE or DELETE): in
+    WAL mode readers block nobody, and a read transaction left open while its request waits for a
+    worker thread must not hold up every writer (under a flood of requests that was a deadlock
+    until the pool timed out: threads waiting on the lock, the lock's holder waiting for a thread).
     """
     lock = threading.Lock()
     timeout = 30.0
 
-    @event.listens_for(engine, "begin")
-    def _take(connection: Any) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if connection.info.get("holds_sqlite_lock") is not None or not _writes(statement):
+            return
         taken = lock.acquire(timeout=timeout)
         if not taken:  # a transaction left open somewhere; fall back to SQLite's locking
             log.warning("sqlite_lock_timeout", extra={"seconds": timeout})
@@ -70,6 +81,14 @@ def _serialize_transactions(engine: Engine) -> None:
 
     event.listen(engine, "commit", _give)
     event.listen(engine, "rollback", _give)
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP"})
+
+
+def _writes(statement: str) -> bool:
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _WRITES
 
 
 def alembic_config(engine: Engine) -> Config:

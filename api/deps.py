@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.errors import Forbidden, RateLimited
-from api.keys import Principal, authenticate
+from api.errors import AuthenticationFailed, Forbidden, RateLimited
+from api.keys import Principal, authenticate, hash_secret
 from api.runtime import Runtime
 
 
@@ -42,11 +42,27 @@ def get_principal(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     session: Annotated[Session, Depends(get_session)],
 ) -> Principal:
-    principal = authenticate(session, _bearer(request), admin_key=runtime.settings.admin_key)
+    """The calling key, after the limits that need no database: an address that keeps sending
+    unknown keys, and a key over its rate, are refused before the lookup."""
+    now = time.monotonic()
+    address = request.client.host if request.client else "unknown"
+    refused = runtime.auth_failures.exhausted(address, now)
+    if refused is not None:
+        raise RateLimited(refused, "this address (too many unknown keys)")
+    secret = _bearer(request)
+    if secret is not None:
+        retry_after = runtime.limiter.acquire(hash_secret(secret), now)
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+    try:
+        principal = authenticate(session, secret, admin_key=runtime.settings.admin_key)
+    except AuthenticationFailed:
+        runtime.auth_failures.acquire(address, now)
+        raise
+    # End the lookup's read transaction here: the route runs in another worker thread, and a
+    # connection must not stay checked out while the request waits for one.
+    session.rollback()
     request.state.key_id = principal.key_id  # for the access log; never the secret
-    retry_after = runtime.limiter.acquire(principal.key_id, time.monotonic())
-    if retry_after is not None:
-        raise RateLimited(retry_after)
     return principal
 
 

@@ -86,6 +86,16 @@ class MessageIdTaken(Conflict):
         )
 
 
+class MessageIdReused(Conflict):
+    """A message_id sent again with another text: not a retry, so not answered with the old reply."""
+
+    def __init__(self, conversation_id: str, message_id: str) -> None:
+        super().__init__(
+            f"message_id {message_id!r} in conversation {conversation_id!r} was already used for another text; "
+            "a retry must repeat the same text, a new message needs a new message_id"
+        )
+
+
 class HandoffAlreadyOpen(Conflict):
     def __init__(self, conversation_id: str, handoff_id: str) -> None:
         super().__init__(
@@ -116,6 +126,6 @@ class Forbidden(ServiceError):
 
 
 class RateLimited(ServiceError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"too many requests for this key; retry in {max(1, round(retry_after))} s")
+    def __init__(self, retry_after: float, scope: str = "this key") -> None:
+        super().__init__(f"too many requests for {scope}; retry in {max(1, round(retry_after))} s")
         self.retry_after = retry_after

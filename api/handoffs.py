@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,14 @@ from api.errors import (
     HandoffAlreadyOpen,
     InvalidCursor,
     InvalidTransition,
+    MessageIdReused,
     MessageIdTaken,
     NotYourHandoff,
     UnknownConversation,
     UnknownHandoff,
 )
 from api.keys import Principal
+from api.schemas import ID_PATTERN
 from api.webhooks import emit
 
 SUMMARY_CHARS = 280
@@ -208,7 +211,9 @@ def encode_cursor(at: datetime, handoff_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, handoff_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(handoff_id)
+        if not isinstance(handoff_id, str) or not re.fullmatch(ID_PATTERN, handoff_id):
+            raise ValueError("not a handoff id")
+        return datetime.fromisoformat(at), handoff_id
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("invalid cursor: pass the next_cursor of a previous page unchanged") from exc
 
@@ -295,6 +300,8 @@ def operator_message(
     if existing is not None:
         if existing.role != "operator":
             raise MessageIdTaken(row.conversation_id, message_id)
+        if existing.text != text:
+            raise MessageIdReused(row.conversation_id, message_id)
         return _operator_view(existing, row), False
     _require_claimer(row, principal, "reply to")
     conversation = session.get(models.Conversation, row.conversation_id)

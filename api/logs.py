@@ -36,6 +36,12 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+# Libraries whose INFO lines are not ours to publish: httpx logs every request URL (webhook and
+# channel URLs carry tokens in their query strings), the others narrate internals. Set here, in
+# what every uvicorn worker runs at start (`create_app_from_env`), not only in the CLI process.
+QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "chromadb", "urllib3")
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
@@ -44,3 +50,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would duplicate ours (and carries query strings).
     logging.getLogger("uvicorn.access").disabled = True
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,4 +1,5 @@
-"""ASGI middleware: the request body limit (413) and the access log plus request metrics."""
+"""ASGI middleware: the request body limit (413), security headers, and the access log plus
+request metrics."""
 
 from __future__ import annotations
 
@@ -69,6 +70,45 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+# OWASP Secure Headers Project recommendations for an API. The API's JSON may not be framed,
+# sniffed or run as a document; HTML pages (/docs, and any console or web chat) choose their own
+# framing and script policy, so CSP and X-Frame-Options are added to non-HTML responses only.
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+_NOT_HTML = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    # Responses carry customers' messages: no shared or browser cache keeps them.
+    (b"cache-control", b"no-store"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class SecurityHeaders:
+    """Add the security headers a response does not set itself (a route's own value wins).
+    HSTS only over HTTPS (the scheme the reverse proxy reports with X-Forwarded-Proto)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+                wanted = _ALWAYS + (() if html else _NOT_HTML) + ((_HSTS,) if https else ())
+                headers += [(name, value) for name, value in wanted if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 class AccessLog:

@@ -207,6 +207,8 @@ class WebhookDelivery(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the webhook-id header
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    # The conversation the event is about (none for knowledge events): erasure finds it by this.
+    conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)  # the exact JSON body that is signed
     status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
@@ -222,10 +224,20 @@ class WebhookDelivery(Base):
 
 class SyncJob(Base):
     __tablename__ = "sync_jobs"
+    __table_args__ = (
+        # Identical pending syncs merge: at most one queued job per source, across processes.
+        Index(
+            "uq_sync_jobs_queued_source",
+            "source_id",
+            unique=True,
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | partial | failed
     requested_by: Mapped[str] = mapped_column(String(40))
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)

@@ -10,12 +10,15 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api import errors
+from api.schemas import PATTERN_HINTS
 from knowledge import (
     IndexUnavailable,
     KnowledgeError,
@@ -117,13 +120,35 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).description
-    return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; RFC 9110 §15.5.6 wants the
+        # methods the resource supports, i.e. those of every route on this path.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(exc.status_code, detail, instance=request.url.path, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _leaf_routes(routes: list[Any]) -> list[Any]:
+    # FastAPI keeps an included router as one entry; its routes carry the full path (the prefix
+    # is given to each APIRouter, not to include_router).
+    leaves: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        leaves += _leaf_routes(list(inner.routes)) if inner is not None else [route]
+    return leaves
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
-    ]
+    problems = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return problem(
         422,
@@ -132,6 +157,28 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         slug="validation-error",
         instance=request.url.path,
         errors=problems,
+    )
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str((error.get("ctx") or {}).get("pattern")))
+        if hint:
+            return hint
+    return str(error.get("msg", "invalid"))
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for the pool's whole timeout: an overload to retry, not a
+    # server bug (and never a 500 with a traceback per request).
+    log.warning("database_busy", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(
+        503,
+        "the database is busy; retry shortly",
+        title="Database busy",
+        slug="database-busy",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -145,4 +192,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(errors.ServiceError, _domain_error)
     app.add_exception_handler(KnowledgeError, _domain_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,20 +1,40 @@
-"""Per-key token buckets.
+"""Token buckets: per API key, per end customer, and per client address for failed logins.
 
-State lives in the process: with several uvicorn workers each enforces its own bucket, so the
-effective limit is `workers × rate`. That is a deliberate trade-off (no shared store needed);
-a deployment that needs one global limit puts it in its reverse proxy.
+Without SPORTELLO_REDIS_URL the buckets live in the process: with several uvicorn workers each
+enforces its own, so the effective limit is `workers × rate`. With it, every process shares one
+bucket per key in Redis (`RedisRateLimiter`: the refill-and-take runs as one Lua script, on the
+Redis server's clock, so it is atomic across processes). If Redis cannot be reached the request
+is let through and a warning logged: an outage of the limiter must not become an outage of the
+service.
+
+Buckets are keyed by what is known before the database is asked (the SHA-256 of the bearer
+secret, the client address), so a refused request costs no lookup.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+
+_MAX_BUCKETS = 100_000
 
 
 @dataclass
 class Bucket:
     tokens: float
     updated: float
+
+
+class Limiter(Protocol):
+    def acquire(self, key: str, now: float) -> float | None: ...
+
+    def exhausted(self, key: str, now: float) -> float | None: ...
 
 
 class RateLimiter:
@@ -26,6 +46,15 @@ class RateLimiter:
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
+    def exhausted(self, key: str, now: float) -> float | None:
+        """Like `acquire` without taking a token: the seconds until one is free, or None."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return None
+            tokens = min(self.capacity, bucket.tokens + max(0.0, now - bucket.updated) * self.rate)
+            return None if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def acquire(self, key: str, now: float) -> float | None:
         """Take one token; return None when allowed, else the seconds until a token is free.
 
@@ -34,6 +63,8 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
+                if len(self._buckets) >= _MAX_BUCKETS:
+                    self._forget_full(now)
                 bucket = self._buckets[key] = Bucket(tokens=self.capacity, updated=now)
             elapsed = max(0.0, now - bucket.updated)
             bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
@@ -42,3 +73,70 @@ class RateLimiter:
                 bucket.tokens -= 1.0
                 return None
             return (1.0 - bucket.tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        # A bucket refilled to capacity is the same as no bucket: drop those (random keys and
+        # addresses would otherwise grow the dict without bound).
+        refill = self.capacity / self.rate
+        self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill}
+
+
+# KEYS[1] the bucket; ARGV capacity, tokens per second, 1 to take a token (0 to look only).
+# Returns the seconds until a token is free, or -1 when allowed (as a string: Redis would
+# truncate a Lua number to an integer).
+_BUCKET_SCRIPT = """
+local capacity, rate, take = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+if take == 0 and not stored[1] then return '-1' end
+local tokens = tonumber(stored[1]) or capacity
+local updated = tonumber(stored[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
+local wait = -1
+if tokens >= 1 then
+  if take == 1 then tokens = tokens - 1 end
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """The same buckets, shared by every process through Redis. `now` is not used: the Redis
+    server's clock is the one all processes share (monotonic clocks differ per process)."""
+
+    def __init__(self, client: redis.Redis, per_minute: int, *, name: str, prefix: str) -> None:
+        self.capacity = float(max(1, per_minute))
+        self.rate = self.capacity / 60.0
+        self.namespace = f"{prefix}:ratelimit:{name}:"
+        self._script = client.register_script(_BUCKET_SCRIPT)
+
+    def acquire(self, key: str, now: float) -> float | None:
+        return self._run(key, take=1)
+
+    def exhausted(self, key: str, now: float) -> float | None:
+        return self._run(key, take=0)
+
+    def _run(self, key: str, *, take: int) -> float | None:
+        try:
+            wait = float(self._script(keys=[self.namespace + key], args=[self.capacity, self.rate, take]))
+        except redis.RedisError as exc:
+            log.warning("rate_limit_unavailable", extra={"error": type(exc).__name__})
+            return None
+        return None if wait < 0 else wait
+
+
+def make_limiters(
+    per_minute: dict[str, int], *, redis_url: str | None, prefix: str
+) -> dict[str, Limiter]:
+    """One limiter per name: in Redis when `redis_url` is set, else in this process."""
+    if redis_url is None:
+        return {name: RateLimiter(rate) for name, rate in per_minute.items()}
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return {
+        name: RedisRateLimiter(client, rate, name=name, prefix=prefix) for name, rate in per_minute.items()
+    }

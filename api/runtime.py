@@ -4,6 +4,7 @@ seconds; the liveness probe and key management should not wait for it)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from api.conversations import Assistant
 from api.db import Database
 from api.errors import NotConfigured
 from api.metrics import Metrics
-from api.ratelimit import RateLimiter
+from api.ratelimit import Limiter, make_limiters
 from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
 from knowledge import IndexUnavailable, Manifest
 from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
@@ -35,7 +36,18 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.effective_database_url)
         self.metrics = Metrics()
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        limiters = make_limiters(
+            {
+                "key": settings.rate_limit_per_minute,
+                "customer": settings.rate_limit_per_customer_per_minute,
+                "address": settings.auth_failures_per_minute,
+            },
+            redis_url=settings.redis_url,
+            prefix=settings.redis_prefix,
+        )
+        self.limiter: Limiter = limiters["key"]
+        self.customer_limiter: Limiter = limiters["customer"]
+        self.auth_failures: Limiter = limiters["address"]
         self.worker = DeliveryWorker(self.db, delivery or DeliveryPolicy(), self.metrics)
         self._injected_assistant = assistant is not None
         self._assistant = assistant
@@ -45,11 +57,20 @@ class Runtime:
         self._embedder: Any | None = None
         self._build_lock = threading.Lock()
         self._kb_lock = threading.Lock()
-        # One sync at a time per process: two syncs would race to swap the same index.
+        # One sync at a time per process: two syncs would race to swap the same index. Jobs wait
+        # their turn on the asyncio gate (no thread held); the thread lock guards the sync itself.
         self.sync_lock = threading.Lock()
+        self._sync_gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         # job id → {stage, done, total} while a sync runs (the knowledge page shows it).
         self.sync_progress: dict[str, dict[str, Any]] = {}
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
+
+    def sync_gate(self) -> asyncio.Lock:
+        """The asyncio lock syncs queue on, one per event loop (tests run several loops)."""
+        loop = asyncio.get_running_loop()
+        if self._sync_gate is None or self._sync_gate[0] is not loop:
+            self._sync_gate = (loop, asyncio.Lock())
+        return self._sync_gate[1]
 
     def _wake_worker(self, session: Any) -> None:
         if session.info.pop(OUTBOX_FLAG, False):

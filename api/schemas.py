@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from agent import HandoffReason
 from api.keys import Role
 
-Channel = Literal["whatsapp", "telegram", "web", "api"]
+Channel = Literal["whatsapp", "telegram", "chatwoot", "web", "api"]
 HandoffStatus = Literal["open", "claimed", "resolved"]
 EventType = Literal[
     "message.received",
@@ -22,9 +23,41 @@ EventType = Literal[
     "handoff.resolved",
     "feedback.received",
     "knowledge.issue_found",
+    "message.status",
+    "conversation.erased",
 ]
-# Ids are chosen by channels (a chat id, a phone number with a prefix); no whitespace or '/'.
-ID_PATTERN = r"^[^\s/]{1,200}$"
+# Control characters are refused at the edge, in every field, on every backend alike: PostgreSQL
+# cannot store a NUL at all (a 500 there, stored on SQLite), and the others only hide text from
+# the operator who reads it. Free text keeps tab, newline and carriage return. C1 controls
+# (U+0080–U+009F) and U+FEFF are refused too: JSON Schema's `\s` and pydantic's stripping
+# disagree about them, and the patterns below are what /openapi.json promises.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff"
+_LINE_CONTROL = r"\x00-\x1f\x7f-\x9f\ufeff"
+# Ids are chosen by channels (a chat id, a phone number with a prefix); no whitespace, '/' or control.
+ID_PATTERN = rf"^[^\s/{_LINE_CONTROL}]{{1,200}}$"
+# Free text that must say something: at least one visible character (so "\f" or " " is refused,
+# consistently with minLength 1 after the whitespace is stripped).
+TEXT_PATTERN = rf"^[^{_CONTROL}]*[^\s{_LINE_CONTROL}][^{_CONTROL}]*$"
+# Optional free text (a comment, a note): may be empty, never a control character.
+NOTE_PATTERN = rf"^[^{_CONTROL}]*$"
+# One line, at least one visible character (a user id, a key name, a language tag).
+LINE_PATTERN = rf"^[^{_LINE_CONTROL}]*[^\s{_LINE_CONTROL}][^{_LINE_CONTROL}]*$"
+# Pagination cursors are URL-safe base64 (api.handoffs.encode_cursor).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,500}$"
+# What a pattern means, for the 422 problem (pydantic would quote the regular expression).
+PATTERN_HINTS = {
+    ID_PATTERN: "expected an id: 1–200 characters without whitespace, '/' or control characters",
+    TEXT_PATTERN: "expected text with a visible character and no control characters (tab and newline are fine)",
+    NOTE_PATTERN: "control characters are not allowed (tab and newline are fine)",
+    LINE_PATTERN: "expected one line with a visible character and no control characters",
+    CURSOR_PATTERN: "expected the next_cursor of a previous page, unchanged",
+}
+
+# Path and query parameters of the same shapes, for the routes.
+PathId = Annotated[str, Path(pattern=ID_PATTERN, description="an id as the service or the manifest gave it")]
+CursorQuery = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="the next_cursor of the previous page")
+]
 
 
 class Problem(BaseModel):
@@ -55,8 +88,8 @@ class _In(BaseModel):
 
 # --- conversations -----------------------------------------------------------------------
 class MessageIn(_In):
-    text: str = Field(min_length=1, max_length=4000)
-    user_id: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=4000, pattern=TEXT_PATTERN)
+    user_id: str = Field(min_length=1, max_length=200, pattern=LINE_PATTERN)
     channel: Channel
     message_id: str | None = Field(
         default=None,
@@ -116,9 +149,14 @@ class TurnOut(BaseModel):
     warnings: list[WarningOut] | None = None
 
 
+class ErasureOut(BaseModel):
+    conversation_id: str
+    erased: dict[str, int] = Field(description="rows deleted, per table")
+
+
 class FeedbackIn(_In):
     rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, pattern=NOTE_PATTERN)
 
 
 class FeedbackOut(BaseModel):
@@ -164,8 +202,8 @@ class ConversationOut(BaseModel):
 
 class HandoffRequestIn(_In):
     reason: HandoffReason = HandoffReason.REQUESTED_EXTERNALLY
-    summary: str | None = Field(default=None, max_length=2000)
-    language: str | None = Field(default=None, max_length=16)
+    summary: str | None = Field(default=None, max_length=2000, pattern=NOTE_PATTERN)
+    language: str | None = Field(default=None, max_length=16, pattern=LINE_PATTERN)
 
 
 class HandoffPage(BaseModel):
@@ -174,7 +212,7 @@ class HandoffPage(BaseModel):
 
 
 class OperatorMessageIn(_In):
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=4000, pattern=TEXT_PATTERN)
     message_id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
@@ -189,13 +227,22 @@ class OperatorMessageOut(BaseModel):
 
 
 class ResolveIn(_In):
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, pattern=NOTE_PATTERN)
 
 
 # --- keys ----------------------------------------------------------------------------------
 class KeyIn(_In):
     role: Role
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=LINE_PATTERN)
+    channel: Channel | None = Field(
+        default=None, description="channel keys only: the key reads and writes only this channel's conversations"
+    )
+
+    @model_validator(mode="after")
+    def _channel_only_for_channel_keys(self) -> KeyIn:
+        if self.channel is not None and self.role != "channel":
+            raise ValueError(f"only channel keys have a channel; a {self.role} key reaches every conversation")
+        return self
 
 
 class KeyOut(BaseModel):
@@ -203,6 +250,7 @@ class KeyOut(BaseModel):
     name: str
     role: str
     created_at: datetime
+    channel: str | None = None
 
 
 class KeyCreated(KeyOut):
@@ -239,12 +287,22 @@ class DeliveryOut(BaseModel):
 
 
 # --- knowledge -----------------------------------------------------------------------------
+class FailedPageOut(BaseModel):
+    source_id: str
+    url: str
+    error: str
+
+
 class SyncJobOut(BaseModel):
     id: str
     source_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "partial", "failed"] = Field(
+        description="partial: the sync was applied but some pages failed (see failed_pages); "
+        "they keep their previous version"
+    )
     requested_by: str
     report: dict[str, Any] | None
+    failed_pages: list[FailedPageOut]
     error: str | None
     error_type: str | None
     created_at: datetime

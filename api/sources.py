@@ -1,14 +1,22 @@
 """Knowledge routes' logic: the sources and their sync status, background syncs with a pollable
 job row, the answer-trust (health) report, and raw search for debugging.
 
-A sync runs after the 202 response (FastAPI background task, in a worker thread); its job row
-moves queued → running → succeeded | failed and is read back with
-GET /v1/sources/{source_id}/sync/{job_id}. After a successful sync the health report is taken and
+A sync runs after the 202 response (a FastAPI background task); its job row moves
+queued → running → succeeded | partial | failed and is read back with
+GET /v1/sources/{source_id}/sync/{job_id}. `partial`: the source was read but some of its pages
+failed (they keep their previous version; the job lists them).
+
+A flood of sync requests costs nothing while one sync runs: a request finding a queued job for the
+same source gets that job (202, merged; a partial unique index makes that hold across processes),
+and a job waiting for the running one waits on an asyncio lock, holding no thread and no
+database connection (queued waiters used to hold worker threads until the request threads and
+then the connection pool ran out, and /healthz stalled). After a successful sync the health report is taken and
 each newly found issue is announced once as a `knowledge.issue_found` event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -17,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import models
@@ -69,6 +78,11 @@ def job_view(row: models.SyncJob) -> dict[str, Any]:
         "status": row.status,
         "requested_by": row.requested_by,
         "report": row.report,
+        "failed_pages": [
+            {"source_id": source["id"], **page}
+            for source in (row.report or {}).get("sources", [])
+            for page in source.get("failed_pages", [])
+        ],
         "error": row.error,
         "error_type": row.error_type,
         "created_at": row.created_at,
@@ -79,21 +93,37 @@ def job_view(row: models.SyncJob) -> dict[str, Any]:
 
 def start_sync(
     session: Session, runtime: Runtime, source_id: str, principal: Principal, *, now: datetime
-) -> models.SyncJob:
+) -> tuple[models.SyncJob, bool]:
+    """The job that will sync `source_id`, and whether it is new (False: merged into a queued one)."""
     # Re-read the manifest: a content team adds or fixes a source, then asks for a sync.
     known = [s.id for s in runtime.reload_manifest().sources]
     if source_id not in known:
         raise UnknownSource(source_id, known)
-    row = models.SyncJob(
-        id=models.new_id("sync"),
-        source_id=source_id,
-        status="queued",
-        requested_by=principal.key_id,
-        created_at=now,
-    )
-    session.add(row)
-    session.commit()
-    return row
+    for _attempt in range(2):
+        pending = _queued_job(session, source_id)
+        if pending is not None:
+            session.rollback()
+            return pending, False
+        row = models.SyncJob(
+            id=models.new_id("sync"),
+            source_id=source_id,
+            status="queued",
+            requested_by=principal.key_id,
+            created_at=now,
+        )
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:  # another request queued one first: merge into it
+            session.rollback()
+            continue
+        return row, True
+    raise AssertionError("unreachable: a queued job exists or was just created")
+
+
+def _queued_job(session: Session, source_id: str) -> models.SyncJob | None:
+    query = select(models.SyncJob).where(models.SyncJob.source_id == source_id, models.SyncJob.status == "queued")
+    return session.scalars(query).first()
 
 
 def get_job(session: Session, source_id: str, job_id: str) -> models.SyncJob:
@@ -119,16 +149,27 @@ def recover_interrupted_jobs(session: Session, *, now: datetime) -> int:
     return result.rowcount or 0
 
 
+async def run_sync_job_in_turn(runtime: Runtime, job_id: str) -> None:
+    """Wait for the running sync (if any) without a thread or a connection, then run `job_id`."""
+    async with runtime.sync_gate():
+        await asyncio.to_thread(run_sync_job, runtime, job_id)
+
+
 def run_sync_job(runtime: Runtime, job_id: str) -> None:
     """Run one queued job to completion; never raises (the outcome is on the job row)."""
 
     with runtime.sync_lock:
         with runtime.db.session() as session:
+            # Claimed with a conditional UPDATE: of two processes, one runs the job.
+            won = session.execute(
+                update(models.SyncJob)
+                .where(models.SyncJob.id == job_id, models.SyncJob.status == "queued")
+                .values(status="running", started_at=_now())
+            ).rowcount
             job = session.get(models.SyncJob, job_id)
-            if job is None or job.status != "queued":
-                return
-            job.status, job.started_at = "running", _now()
             session.commit()
+            if not won or job is None:
+                return
             source_id = job.source_id
         log.info("sync_started", extra={"job_id": job_id, "source_id": source_id})
         try:
@@ -154,8 +195,9 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
             return
         runtime.sync_progress.pop(job_id, None)
         runtime.knowledge_changed()
-        _finish(runtime, job_id, status="succeeded", report=_jsonable(report.to_dict()))
-        log.info("sync_succeeded", extra={"job_id": job_id, "source_id": source_id})
+        status = "partial" if report.status == "partial" else "succeeded"
+        _finish(runtime, job_id, status=status, report=_jsonable(report.to_dict()))
+        log.info(f"sync_{status}", extra={"job_id": job_id, "source_id": source_id})
     try:
         announce_issues(runtime, job_id=job_id, source_id=source_id, now=_now())
     except Exception:  # the sync itself succeeded; a failing report must not undo that

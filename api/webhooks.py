@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 import httpx
 from pydantic_core import to_json
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -144,6 +144,7 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *, now: dateti
             models.WebhookDelivery(
                 id=models.new_id("evt"),
                 subscription_id=subscription.id,
+                conversation_id=data.get("conversation_id"),
                 event_type=event_type,
                 payload=body,
                 status="pending",
@@ -290,34 +291,47 @@ class DeliveryWorker:
 
     # --- database side (threads) ---------------------------------------------------------
     def _claim_due(self) -> list[_Due]:
+        """Lease the due rows this worker wins.
+
+        The SELECT only proposes candidates: on SQLite it runs outside any write transaction (and
+        FOR UPDATE SKIP LOCKED is ignored there), so another process may propose the same rows.
+        Each row is then claimed with a conditional UPDATE that re-checks "still due" inside the
+        write, and only a row count of 1 makes it ours: each attempt is made by one worker.
+        """
         now = self.clock()
+        delivery = models.WebhookDelivery
+        still_due = (
+            delivery.status == "pending",
+            or_(delivery.next_attempt_at.is_(None), delivery.next_attempt_at <= now),
+        )
         with self.db.session() as session:
             query = (
-                select(models.WebhookDelivery, models.WebhookSubscription)
+                select(delivery, models.WebhookSubscription)
                 .join(models.WebhookSubscription)
-                .where(
-                    models.WebhookDelivery.status == "pending",
-                    or_(
-                        models.WebhookDelivery.next_attempt_at.is_(None),
-                        models.WebhookDelivery.next_attempt_at <= now,
-                    ),
-                )
-                .order_by(models.WebhookDelivery.created_at, models.WebhookDelivery.id)
+                .where(*still_due)
+                .order_by(delivery.created_at, delivery.id)
                 .limit(self.policy.batch_size)
-                .with_for_update(skip_locked=True, of=models.WebhookDelivery)  # ignored on SQLite
+                .with_for_update(skip_locked=True, of=delivery)  # PostgreSQL: skip rows others hold
             )
             rows = session.execute(query).all()
             lease_until = now + timedelta(seconds=self.policy.lease)
             due = []
-            for delivery, subscription in rows:
-                delivery.next_attempt_at = lease_until
+            for candidate, subscription in rows:
+                won = session.execute(
+                    update(delivery)
+                    .where(delivery.id == candidate.id, *still_due)
+                    .values(next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won != 1:
+                    continue  # another worker claimed it between our read and our write
                 due.append(
                     _Due(
-                        delivery.id,
+                        candidate.id,
                         subscription.url,
                         subscription.secret,
-                        delivery.payload,
-                        delivery.event_type,
+                        candidate.payload,
+                        candidate.event_type,
                     )
                 )
             session.commit()

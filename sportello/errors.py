@@ -29,11 +29,11 @@ into a message and exit code 2, and the API maps each branch to one problem+json
         ├── NotFound                  404: UnknownConversation, UnknownHandoff, UnknownKey,
         │                             UnknownWebhook, UnknownSource, UnknownSyncJob
         ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
-        │                             HandoffAlreadyOpen
+        │                             MessageIdReused, HandoffAlreadyOpen, WindowClosed (a channel's reply window)
         ├── InvalidCursor             400: a pagination cursor the service did not make
         ├── InvalidPeriod             400: an analytics period that ends before it starts
-        ├── NotConfigured             503: no manifest or no index yet
-        ├── AuthenticationFailed      401
+        ├── NotConfigured             503: no manifest or no index yet; ChannelNotConfigured
+        ├── AuthenticationFailed      401; BadSignature (a channel webhook's signature or token)
         ├── Forbidden                 403
         └── RateLimited               429, with Retry-After
 """

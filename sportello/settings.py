@@ -55,9 +55,37 @@ class Settings:
     openai_api_key: str | None = None
 
     admin_key: str | None = None
-    rate_limit_per_minute: int = 600
+    metrics_key: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
+    # Requests per minute (bursts up to the same number), per process unless redis_url is set:
+    # per API key (one channel key carries every customer of a number), per end customer (a
+    # conversation) on the message routes, and failed authentications per client address.
+    rate_limit_per_minute: int = 6000
+    rate_limit_per_customer_per_minute: int = 30
+    auth_failures_per_minute: int = 30
+    # Shared rate limits across every process: redis://host:6379/0 (else each process has its own).
+    redis_url: str | None = None
+    redis_prefix: str = "sportello"  # key prefix, so deployments (and test runs) can share a server
     max_body_bytes: int = 64_000
     log_level: str = "INFO"
+    # Conversations whose last activity is older than this are erased by `sportello retention run`.
+    retention_days: float | None = None
+
+    # Messaging channels (api/channels/): a channel is configured when any of its variables is set;
+    # /readyz names the ones it still lacks.
+    whatsapp_verify_token: str | None = None  # Meta's webhook verification (hub.verify_token)
+    whatsapp_app_secret: str | None = None  # checks X-Hub-Signature-256 on every webhook
+    whatsapp_access_token: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    # An approved template ("name" or "name:language_code") sent instead of an operator's reply
+    # once the 24-hour customer service window has closed; without one such replies are refused.
+    whatsapp_template: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_secret_token: str | None = None  # X-Telegram-Bot-Api-Secret-Token, set by set-webhook
+    telegram_api_base: str = "https://api.telegram.org"
+    chatwoot_url: str | None = None  # e.g. https://app.chatwoot.com
+    chatwoot_bot_token: str | None = None  # the agent bot's access token
+    # Messages of one conversation that arrive within this many seconds form one turn.
+    debounce_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from knowledge.index import Passage
-from knowledge.text import MONTHS, content_words, search_tokens, stems
+from knowledge.text import MONTHS, content_words, search_tokens, stems, without_update_statements
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«\"“(])")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
@@ -28,9 +28,10 @@ def passage_body(passage: Passage) -> str:
 
 
 def informative(sentence: str) -> bool:
-    """A sentence that says something besides a date ("Aggiornato il 16 novembre 2026." does not):
-    at least two content words that are not month names."""
-    return len(set(content_words(sentence)) - _MONTH_WORDS) >= 2
+    """A sentence that says something besides a date ("Aggiornato il 16 novembre 2026.", "Last
+    updated 20 October 2026." do not): at least two content words that are neither month names
+    nor part of an "updated on <date>" statement."""
+    return len(set(content_words(without_update_statements(sentence))) - _MONTH_WORDS) >= 2
 
 
 _MONTH_WORDS = frozenset(MONTHS)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
 from api import conversations as service
-from api import handoffs
-from api.deps import ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api import erasure, handoffs
+from api.channels import ensure_in_scope
+from api.deps import AdminKey, ChannelKey, NowDep, ReaderKey, RuntimeDep, SessionDep
+from api.errors import RateLimited
 from api.schemas import (
     ID_PATTERN,
     ConversationOut,
+    ErasureOut,
     FeedbackIn,
     FeedbackOut,
     HandoffOut,
@@ -26,7 +30,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/conversations",
     tags=["conversations"],
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503),
 )
 ConversationId = Annotated[
     str, Path(pattern=ID_PATTERN, description="the channel's id for this conversation")
@@ -46,6 +50,10 @@ def post_message(
     now: NowDep,
 ) -> dict:
     """Answer one customer message. Repeating a `message_id` returns the first response unchanged."""
+    ensure_in_scope(session, principal, conversation_id, writing_as=body.channel)
+    retry_after = runtime.customer_limiter.acquire(f"{principal.key_id}:{conversation_id}", time.monotonic())
+    if retry_after is not None:
+        raise RateLimited(retry_after, "this customer's conversation")
     inbound = service.InboundMessage(
         text=body.text, user_id=body.user_id, channel=body.channel, message_id=body.message_id
     )
@@ -73,7 +81,25 @@ def post_message(
 @router.get("/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: ConversationId, principal: ReaderKey, session: SessionDep) -> dict:
     """The transcript, with every reply's citations and warnings, the handoffs and the feedback."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.get_conversation(session, conversation_id)
+
+
+@router.delete("/{conversation_id}", response_model=ErasureOut)
+def erase_conversation(
+    conversation_id: ConversationId, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
+    """Erase the conversation and everything stored about it (messages, handoffs, feedback,
+    queued and past events); subscribers get `conversation.erased`. Afterwards GET is 404."""
+    counts = erasure.erase_conversation(session, conversation_id, now=now)
+    log.info("conversation_erased", extra={"conversation_id": conversation_id, "reason": "request"})
+    return {"conversation_id": conversation_id, "erased": counts}
+
+
+@router.get("/{conversation_id}/export")
+def export_conversation(conversation_id: ConversationId, principal: AdminKey, session: SessionDep) -> dict:
+    """Everything stored about the conversation, table by table (a data subject's access request)."""
+    return erasure.export_conversation(session, conversation_id)
 
 
 @router.post("/{conversation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
@@ -81,6 +107,7 @@ def post_feedback(
     conversation_id: ConversationId, body: FeedbackIn, principal: ChannelKey, session: SessionDep, now: NowDep
 ) -> dict:
     """The customer's satisfaction rating (1–5) with an optional comment."""
+    ensure_in_scope(session, principal, conversation_id)
     return service.add_feedback(session, conversation_id, rating=body.rating, comment=body.comment, now=now)
 
 
@@ -94,6 +121,7 @@ def request_handoff(
     body: HandoffRequestIn | None = None,
 ) -> dict:
     """Hand the conversation to a person from outside the bot (a button, a CRM rule, an operator)."""
+    ensure_in_scope(session, principal, conversation_id)
     body = body or HandoffRequestIn()
     row = handoffs.request_handoff(
         session,

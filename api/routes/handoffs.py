@@ -7,12 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from api import handoffs as service
-from api.deps import NowDep, OperatorKey, SessionDep
+from api.channels import CHANNELS, plan_operator_reply, queue_operator_reply
+from api.deps import NowDep, OperatorKey, RuntimeDep, SessionDep
 from api.schemas import (
+    CursorQuery,
     HandoffOut,
     HandoffPage,
     OperatorMessageIn,
     OperatorMessageOut,
+    PathId,
     ResolveIn,
     problem_responses,
 )
@@ -28,7 +31,7 @@ def list_handoffs(
     session: SessionDep,
     status_: Annotated[Literal["open", "claimed", "resolved"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ) -> dict:
     """Handoffs oldest first; `next_cursor` fetches the following page."""
     rows, next_cursor = service.list_handoffs(session, status=status_, limit=limit, cursor=cursor)
@@ -36,31 +39,46 @@ def list_handoffs(
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
-def get_handoff(handoff_id: str, principal: OperatorKey, session: SessionDep) -> dict:
+def get_handoff(handoff_id: PathId, principal: OperatorKey, session: SessionDep) -> dict:
     """One handoff with the conversation's transcript."""
     return service.handoff_view(session, service.get_handoff(session, handoff_id), with_transcript=True)
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
-def claim(handoff_id: str, principal: OperatorKey, session: SessionDep, now: NowDep) -> dict:
+def claim(handoff_id: PathId, principal: OperatorKey, session: SessionDep, now: NowDep) -> dict:
     """Take an open handoff; only its claimer may then reply and resolve."""
     row = service.claim(session, handoff_id, principal, now=now)
     return service.handoff_view(session, row, with_transcript=True)
 
 
-@router.post("/{handoff_id}/messages", response_model=OperatorMessageOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{handoff_id}/messages",
+    response_model=OperatorMessageOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": OperatorMessageOut, "description": "a retry of a stored message_id: the stored message"}
+    },
+)
 def operator_message(
-    handoff_id: str,
+    handoff_id: PathId,
     body: OperatorMessageIn,
     response: Response,
     principal: OperatorKey,
     session: SessionDep,
+    runtime: RuntimeDep,
     now: NowDep,
 ) -> dict:
-    """The operator's reply: stored in the transcript and sent as `operator.message` for the channel."""
+    """The operator's reply: stored in the transcript, sent as `operator.message`, and delivered
+    to the customer when the conversation came from a messaging channel (409 window-closed when
+    WhatsApp's 24-hour window has closed and no template is configured)."""
+    delivery = plan_operator_reply(
+        session, CHANNELS, runtime.settings, handoff_id, text=body.text, message_id=body.message_id, now=now
+    )
     view, created = service.operator_message(
         session, handoff_id, principal, text=body.text, message_id=body.message_id, now=now
     )
+    if delivery is not None:
+        queue_operator_reply(session, delivery, view["message_id"], now=now)
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
@@ -69,7 +87,7 @@ def operator_message(
 
 @router.post("/{handoff_id}/resolve", response_model=HandoffOut)
 def resolve(
-    handoff_id: str, principal: OperatorKey, session: SessionDep, now: NowDep, body: ResolveIn | None = None
+    handoff_id: PathId, principal: OperatorKey, session: SessionDep, now: NowDep, body: ResolveIn | None = None
 ) -> dict:
     """Close the handoff and give the conversation back to the bot."""
     row = service.resolve(session, handoff_id, principal, note=body.note if body else None, now=now)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from api import sources as service
 from api.deps import ContentKey, NowDep, RuntimeDep, SessionDep
-from api.schemas import SyncJobOut, problem_responses
+from api.schemas import ID_PATTERN, TEXT_PATTERN, PathId, SyncJobOut, problem_responses
 
 router = APIRouter(
     prefix="/v1", tags=["knowledge"], responses=problem_responses(401, 403, 404, 422, 429, 502, 503)
@@ -23,7 +23,7 @@ def list_sources(principal: ContentKey, runtime: RuntimeDep) -> dict:
 
 @router.post("/sources/{source_id}/sync", response_model=SyncJobOut, status_code=status.HTTP_202_ACCEPTED)
 def sync_source(
-    source_id: str,
+    source_id: PathId,
     response: Response,
     background: BackgroundTasks,
     principal: ContentKey,
@@ -31,16 +31,20 @@ def sync_source(
     runtime: RuntimeDep,
     now: NowDep,
 ) -> dict:
-    """Start re-reading one source; poll the job at the `Location` URL until it is finished."""
-    job = service.start_sync(session, runtime, source_id, principal, now=now)
-    background.add_task(service.run_sync_job, runtime, job.id)
+    """Start re-reading one source; poll the job at the `Location` URL until it is finished.
+
+    While a sync of this source is queued, asking again returns that job (202): requests merge."""
+    job, created = service.start_sync(session, runtime, source_id, principal, now=now)
+    if created:
+        background.add_task(service.run_sync_job_in_turn, runtime, job.id)
     response.headers["Location"] = f"/v1/sources/{source_id}/sync/{job.id}"
     return service.job_view(job)
 
 
 @router.get("/sources/{source_id}/sync/{job_id}", response_model=SyncJobOut)
-def sync_status(source_id: str, job_id: str, principal: ContentKey, session: SessionDep) -> dict:
-    """queued → running → succeeded (with the sync report) or failed (with the error)."""
+def sync_status(source_id: PathId, job_id: PathId, principal: ContentKey, session: SessionDep) -> dict:
+    """queued → running → succeeded (with the sync report), partial (some pages failed, listed in
+    failed_pages) or failed (with the error)."""
     return service.job_view(service.get_job(session, source_id, job_id))
 
 
@@ -54,10 +58,10 @@ def knowledge_health(principal: ContentKey, runtime: RuntimeDep, now: NowDep) ->
 def search(
     principal: ContentKey,
     runtime: RuntimeDep,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
+    q: Annotated[str, Query(min_length=1, max_length=500, pattern=TEXT_PATTERN)],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid",
-    source_id: str | None = None,
+    source_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
 ) -> dict:
     """Ranked passages for a query, as the agent would retrieve them (for debugging and evals)."""
     return service.search(runtime, q, k=k, mode=mode, source_id=source_id)

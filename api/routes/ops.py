@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.channels import CHANNELS
 from api.deps import RuntimeDep
+from api.errors import AuthenticationFailed
 from api.metrics import CONTENT_TYPE
-from api.problems import problem
+from api.problems import PROBLEM_JSON, problem
 from api.runtime import Runtime
+from api.schemas import Problem
 from knowledge import IndexUnavailable
 from knowledge.index import Catalog, chroma_client
 
@@ -23,15 +27,30 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "ready"},
+        503: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": "not ready: no index yet, database or manifest failing (see checks)",
+        },
+    },
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """The database answers, the knowledge index is built and reachable, and the brand's manifest
-    reads and validates (a bad setting there would otherwise fail turns one by one)."""
+    """The database answers, the knowledge index is built and reachable, the brand's manifest
+    reads and validates (a bad setting there would otherwise fail turns one by one), and every
+    configured messaging channel has all its credentials."""
     checks = {
         "database": _check(runtime.db.ping),
         "index": _check(lambda: _index_ready(runtime)),
         "manifest": _check(runtime.check_manifest),
     }
+    for channel in CHANNELS:  # a channel set up halfway would take messages it cannot answer
+        if channel.configured(runtime.settings):
+            missing = channel.missing(runtime.settings)
+            checks[f"channel.{channel.name}"] = f"missing {', '.join(missing)}" if missing else "ok"
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     failing = ", ".join(f"{name}: {state}" for name, state in checks.items() if state != "ok")
@@ -41,7 +60,13 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(runtime: RuntimeDep) -> Response:
+def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus metrics; with SPORTELLO_METRICS_KEY set, scrapers send it as a bearer token."""
+    expected = runtime.settings.metrics_key
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise AuthenticationFailed("/metrics needs 'Authorization: Bearer <SPORTELLO_METRICS_KEY>'")
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 

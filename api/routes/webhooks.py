@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response, status
 from api import models
 from api import webhooks as service
 from api.deps import AdminKey, NowDep, SessionDep
-from api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut, problem_responses
+from api.schemas import DeliveryOut, PathId, WebhookCreated, WebhookIn, WebhookOut, problem_responses
 
 router = APIRouter(
-    prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 404, 422, 429)
+    prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(400, 401, 403, 404, 422, 429)
 )
 
 
@@ -33,14 +33,14 @@ def list_webhooks(principal: AdminKey, session: SessionDep) -> list:
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_webhook(webhook_id: str, principal: AdminKey, session: SessionDep) -> Response:
+def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep) -> Response:
     service.delete_subscription(session, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut])
 def list_deliveries(
-    webhook_id: str, principal: AdminKey, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    webhook_id: PathId, principal: AdminKey, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list:
     """The most recent deliveries first, with attempts and the last error: for debugging a receiver."""
     return [

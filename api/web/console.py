@@ -341,8 +341,9 @@ def start_sync(
     if not user.may("content"):
         return _forbidden(user, "a content key")
     _check_csrf(user, csrf)
-    job = sources.start_sync(session, runtime, source_id, user.principal, now=now)
-    background.add_task(sources.run_sync_job, runtime, job.id)
+    job, created = sources.start_sync(session, runtime, source_id, user.principal, now=now)
+    if created:  # otherwise merged into a queued job, which the page follows instead
+        background.add_task(sources.run_sync_job_in_turn, runtime, job.id)
     return RedirectResponse(f"/console/knowledge?job={job.id}", status_code=303)
 
 

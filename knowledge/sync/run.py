@@ -57,6 +57,8 @@ class SourceSyncReport:
     skipped: int = 0
     documents: int = 0
     problems: list[str] = field(default_factory=list)
+    # Pages that could not be read this time ({url, error}); they keep their previous version.
+    failed_pages: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,8 +71,13 @@ class SyncReport:
     index_changed: bool = False
     collection: str | None = None
 
+    @property
+    def status(self) -> str:
+        """`ok`, or `partial` when some pages failed (the rest of the sync was applied)."""
+        return "partial" if any(s.failed for s in self.sources) else "ok"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "status": self.status}
 
     @property
     def totals(self) -> dict[str, int]:
@@ -187,6 +194,7 @@ def sync_manifest(
         report.skipped = len(current.skipped)
         report.documents = len(current.documents)
         report.problems += [f"failed {url}: {why}" for url, why in current.failed]
+        report.failed_pages = [{"url": url, "error": why} for url, why in current.failed]
         report.problems += [f"skipped {url}: {why}" for url, why in current.skipped]
 
     dropped_sources = [] if only else [sid for sid in previous_by_source if sid not in manifest_ids]

@@ -36,9 +36,12 @@ from knowledge.text.lexicon import (
 )
 from knowledge.text.normalize import fold, slug, stable_key, words
 from knowledge.text.offers import AVAILABILITY, format_price, parse_availability, parse_price
+from knowledge.text.updated import DATE_AT_START, UPDATE_STATEMENT, without_update_statements
 from knowledge.text.when import When, resolve_when
 
 __all__ = [
+    "DATE_AT_START",
+    "UPDATE_STATEMENT",
     "AVAILABILITY",
     "DAY_LIST",
     "DAY_PATTERN",
@@ -78,6 +81,7 @@ __all__ = [
     "weekday_abbreviations",
     "weekday_name",
     "weekday_words",
+    "without_update_statements",
     "without_weekdays",
     "words",
 ]

@@ -1,59 +1,76 @@
 """Words for lexical search: stop words and stems.
 
-Content and questions mix Italian and English, so a token is indexed under its Italian and
-English stems both; a query token matches whichever the content used.
+Content and questions mix languages, so a token is indexed under its stem in every language the
+code has a data file for (`knowledge/text/languages/<lang>.yaml`, section `lexical`); a query
+token matches whichever the content used. Adding a language is one data file: its Snowball
+stemmer, its bm25s stop-word list and its question words.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache
 
+import bm25s.stopwords
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_ITALIAN
 
+from knowledge.text.lexicon import KNOWLEDGE_LANGUAGES
 from knowledge.text.normalize import words
 
 __all__ = ["content_words", "search_tokens", "stems"]
 
-# bm25s ships a short English list; questions are full of auxiliaries, pronouns and question
-# words that say nothing about the topic ("do you", "posso", "cosa", "avete").
-_QUESTION_WORDS = frozenset(
-    ["i", "me", "my", "we", "our", "you", "your", "yours", "he", "she", "they", "them", "it", "its", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "do", "does", "did", "doing", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "there", "here", "please", "thanks", "thank", "hello", "hi", "hey", "ok", "okay", "yes", "no", "not", "any", "some", "all", "also", "just", "about", "tell", "know", "want", "need", "like", "get", "got", "io", "tu", "lui", "lei", "noi", "voi", "loro", "mi", "ti", "ci", "vi", "si", "mio", "mia", "miei", "mie", "tuo", "tua", "vostro", "vostra", "nostro", "nostra", "suo", "sua", "posso", "puoi", "puo", "possiamo", "potete", "possono", "vorrei", "volevo", "voglio", "vuoi", "sapere", "dire", "dite", "dici", "mi", "dite", "ho", "hai", "ha", "abbiamo", "avete", "hanno", "sono", "sei", "siamo", "siete", "e", "era", "c", "ce", "cosa", "cos", "come", "quale", "quali", "quanto", "quanta", "quanti", "quante", "dove", "quando", "perche", "chi", "che", "ciao", "salve", "buongiorno", "buonasera", "grazie", "prego", "per", "favore", "fate", "fai", "fa", "faccio", "qualcosa", "qualche", "ancora", "gia", "anche", "solo", "tutto", "tutti", "tutte", "molto"]
-)
-_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_ITALIAN) | _QUESTION_WORDS
+
+@dataclass(frozen=True)
+class _Lexical:
+    stemmers: tuple[Stemmer.Stemmer, ...]
+    stopwords: frozenset[str]
+    case_details: frozenset[str]
 
 
-@lru_cache(maxsize=2)
-def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(language)
+@cache
+def _lexical() -> _Lexical:
+    stemmers: list[Stemmer.Stemmer] = []
+    stop: set[str] = set()
+    case: set[str] = set()
+    for lang, section in sorted(KNOWLEDGE_LANGUAGES.sections("lexical").items()):
+        if section.get("stemmer"):
+            stemmers.append(Stemmer.Stemmer(section["stemmer"]))
+        if section.get("stopwords"):
+            # bm25s ships the lists as module constants: STOPWORDS_EN, STOPWORDS_ITALIAN, …
+            listed = getattr(bm25s.stopwords, f"STOPWORDS_{section['stopwords']}", None)
+            if listed is None:
+                raise ValueError(f"languages/{lang}.yaml: bm25s has no stop-word list {section['stopwords']!r}")
+            stop.update(listed)
+        stop.update(str(w) for w in section.get("question_words") or ())
+        case.update(str(w) for w in section.get("case_details") or ())
+    return _Lexical(tuple(stemmers), frozenset(stop), frozenset(case))
+
+
+def _stems_in_order(word: str, stemmers: tuple[Stemmer.Stemmer, ...]) -> list[str]:
+    return list(dict.fromkeys(s.stemWord(word) for s in stemmers))
 
 
 def search_tokens(text: str) -> list[str]:
-    """Tokens for BM25: folded words minus stop words, each as Italian and English stem."""
+    """Tokens for BM25: folded words minus stop words, each under its stem in every language."""
+    lexical = _lexical()
     out: list[str] = []
-    italian, english = _stemmer("italian"), _stemmer("english")
     for word in words(text):
-        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()):
+        if word in lexical.stopwords or (len(word) < 2 and not word.isdigit()):
             continue
-        it_stem = italian.stemWord(word)
-        en_stem = english.stemWord(word)
-        out.append(it_stem)
-        if en_stem != it_stem:
-            out.append(en_stem)
+        out.extend(_stems_in_order(word, lexical.stemmers))
     return out
-
-
-_CASE_DETAILS = frozenset(["euro", "eur", "€", "giorni", "giorno", "days", "day", "anni", "anno", "years", "year"])
 
 
 def content_words(text: str) -> list[str]:
     """Folded words of a text that can carry its topic: stop and question words, numbers and
     units removed (an amount or a date is the customer's case, not the topic)."""
+    lexical = _lexical()
     return [
         w for w in words(text)
-        if w not in _STOPWORDS and w not in _CASE_DETAILS and len(w) >= 2 and not any(c.isdigit() for c in w)
+        if w not in lexical.stopwords and w not in lexical.case_details and len(w) >= 2
+        and not any(c.isdigit() for c in w)
     ]
 
 
 def stems(word: str) -> set[str]:
-    return {_stemmer("italian").stemWord(word), _stemmer("english").stemWord(word)}
+    return set(_stems_in_order(word, _lexical().stemmers))

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from sportello.cli import evals, knowledge, report, service
+from sportello.cli import channels, evals, knowledge, report, service
 from sportello.cli.output import fail
 from sportello.settings import Settings, SettingsError
 
@@ -25,7 +25,8 @@ __all__ = ["app"]
 
 app = typer.Typer(help="Sportello: grounded, cited answers for a brand's customers.", no_args_is_help=True)
 
-# Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars.
+# Library chatter (HTTP requests per page, Chroma internals) drowns the progress bars. The server's
+# workers quiet theirs in api.logs.configure_logging (not imported here: start-up cost).
 QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "chromadb", "trafilatura", "urllib3", "htmldate", "courlan", "usp", "bm25s")
 
 
@@ -48,4 +49,6 @@ app.command()(knowledge.doctor)
 app.command()(service.serve)
 app.command()(report.report)
 app.add_typer(service.keys_app, name="keys")
+app.add_typer(service.retention_app, name="retention")
 app.add_typer(evals.eval_app, name="eval")
+app.add_typer(channels.channels_app, name="channels")

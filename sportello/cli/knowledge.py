@@ -52,7 +52,10 @@ def sync(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Sync only these source ids.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Read every source in MANIFEST and update the index (only changed content is re-embedded)."""
+    """Read every source in MANIFEST and update the index (only changed content is re-embedded).
+
+    Exits 1 when the sync is partial (some pages failed and kept their previous version; they are
+    listed), 2 when a source cannot be read at all (the previous index is left untouched)."""
     from knowledge.index import embedder_from_settings
     from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
@@ -83,6 +86,7 @@ def sync(
             raise fail(f"{exc}\nThe previous index was left untouched.") from exc
     if as_json:
         print_json(report.to_dict())
+        _exit_if_partial(report.status)
         return
     table = Table(title=f"{report.brand}: sync in {report.seconds:.1f}s")
     for column in ("source", "type", "added", "updated", "unchanged", "removed", "failed", "skipped"):
@@ -95,6 +99,14 @@ def sync(
     for s in report.sources:
         for problem in s.problems[:10]:
             out.print(f"[yellow]{s.id}[/]: {problem}")
+    _exit_if_partial(report.status)
+
+
+def _exit_if_partial(status: str) -> None:
+    # 1, not 0: a script must notice that pages were left at their previous version.
+    if status == "partial":
+        console.print("[yellow]partial sync[/]: some pages failed and kept their previous version (listed above)")
+        raise typer.Exit(1)
 
 
 def open_knowledge(settings: Settings) -> KnowledgeBase:

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sportello.cli.output import fail, parse_now
 from sportello.settings import Settings
 
 if TYPE_CHECKING:
     from api import Database
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+retention_app = typer.Typer(help="Erase conversations older than SPORTELLO_RETENTION_DAYS.", no_args_is_help=True)
 
 
 def serve(
@@ -52,25 +54,34 @@ def _database() -> Database:
 def keys_create(
     role: Annotated[str, typer.Option(help="channel, operator, content, manager, web or admin")],
     name: Annotated[str, typer.Option(help="what the key is for, e.g. whatsapp-prod")] = "",
+    channel: Annotated[
+        str | None, typer.Option(help="channel keys: reach only this channel's conversations (e.g. telegram)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
-    from api import ROLES, create_key
+    from api import ROLES, create_key, scope_key_to_channel
 
     if role not in ROLES:
         raise typer.BadParameter(
             f"unknown role {role!r}; expected one of {', '.join(ROLES)}", param_hint="--role"
         )
+    if channel is not None and role != "channel":
+        raise typer.BadParameter("only channel keys have a channel", param_hint="--channel")
     db = _database()
     try:
         with db.session() as session:
             issued = create_key(session, role=role, name=name or role, now=datetime.now(UTC))
+            if channel is not None:
+                scope_key_to_channel(session, issued.id, channel)
     finally:
         db.dispose()
     if as_json:
-        typer.echo(json.dumps({"id": issued.id, "key": issued.key, "role": issued.role, "name": issued.name}))
+        typer.echo(json.dumps({"id": issued.id, "key": issued.key, "role": issued.role, "name": issued.name,
+                               "channel": channel}))
     else:
-        typer.echo(f"id:   {issued.id}\nrole: {issued.role}\nname: {issued.name}\nkey:  {issued.key}")
+        scope = f"\nchannel: {channel}" if channel else ""
+        typer.echo(f"id:   {issued.id}\nrole: {issued.role}\nname: {issued.name}{scope}\nkey:  {issued.key}")
         typer.echo("Store the key now: it cannot be shown again.", err=True)
 
 
@@ -93,6 +104,29 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
         return
     for row in rows:
         typer.echo(f"{row['id']}\t{row['role']}\t{row['name']}\t{row['created_at']}")
+
+
+@retention_app.command("run")
+def retention_run(
+    now: Annotated[str | None, typer.Option(help="the clock, ISO date/time (default: now)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Erase every conversation whose last activity is older than SPORTELLO_RETENTION_DAYS (run it daily)."""
+    from api import erase_expired
+
+    settings = Settings.from_env()
+    if settings.retention_days is None:
+        raise fail("SPORTELLO_RETENTION_DAYS is not set: nothing is old enough to erase (set it, e.g. 365)")
+    db = _database()
+    try:
+        with db.session() as session:
+            erased = erase_expired(session, retention_days=settings.retention_days, now=parse_now(now))
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"retention_days": settings.retention_days, "erased": erased}))
+    else:
+        typer.echo(f"erased {len(erased)} conversation(s) older than {settings.retention_days:g} days")
 
 
 @keys_app.command("revoke")

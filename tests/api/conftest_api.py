@@ -107,6 +107,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
         "database_url": database_url,
         "admin_key": ADMIN_KEY,
         "rate_limit_per_minute": 100_000,
+        "rate_limit_per_customer_per_minute": 100_000,
+        "auth_failures_per_minute": 100_000,
         "max_body_bytes": 8_000,
         "manifest": None,
     }

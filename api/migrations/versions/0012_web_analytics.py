@@ -6,7 +6,7 @@ and feedback by conversation id; repeat contact looks a customer up by (channel,
 Measured in benchmarks/analytics.py (100,000 conversations).
 
 Revision ID: 0012_web_analytics
-Revises: 0001
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_web_analytics"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

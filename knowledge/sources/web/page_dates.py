@@ -14,30 +14,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from knowledge.text import month_words
+from knowledge.text import DATE_AT_START, UPDATE_STATEMENT, month_words
 
 _MONTHS = month_words()
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-
-# Words that introduce the date a page was last changed.  Publication cues ("pubblicato il",
-# "posted on") are left out on purpose: a first publication date says nothing about currency.
-_CUE = (
-    r"(?:ultim[oa]\s+(?:aggiornamento|modifica|revisione)"
-    r"|data\s+(?:di\s+|dell['’]\s*)?(?:aggiornamento|modifica|revisione)"
-    r"|aggiornat[oaie]|modificat[oaie]|revisionat[oaie]"
-    r"|last\s+(?:updated?|modified|revised|reviewed)|updated|modified|revised)"
-)
-# Between the cue and the date: "il", "al", "on", "in data", a weekday, punctuation — no digits.
-_GAP = r"[^\n\d]{0,16}?"
-_DATE = (
-    r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[T ](?P<ih>\d{1,2}):(?P<imin>\d{2}))?)"
-    r"|(?P<num>(?P<n1>\d{1,2})[./-](?P<n2>\d{1,2})[./-](?P<ny>\d{4}|\d{2}))(?!\d)"
-    rf"|(?P<dmy>(?P<dd>\d{{1,2}})(?:°|º|st|nd|rd|th)?\s+(?:of\s+)?(?P<dm>{_MONTH})\.?,?\s+(?P<dy>\d{{4}}))"
-    rf"|(?P<mdy>(?P<mm>{_MONTH})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<my>\d{{4}}))"
-    rf"|(?P<my_only>(?P<om>{_MONTH})\s+(?P<oy>\d{{4}}))"
-)
-_VISIBLE = re.compile(rf"\b{_CUE}\b{_GAP}(?:{_DATE})", re.IGNORECASE)
-_BARE = re.compile(rf"^\s*(?:{_DATE})", re.IGNORECASE)
+_VISIBLE = UPDATE_STATEMENT
+_BARE = DATE_AT_START
 
 # Numeric dates are read day-first (the European order) unless the page says it is US English.
 _MONTH_FIRST_LANGS = {"en-us"}

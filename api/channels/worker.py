@@ -1,0 +1,333 @@
+"""The channels' worker: takes ripe turns (debounced) through the same turn as
+`POST /v1/conversations/{id}/messages`, and sends the outbox to the channels' APIs.
+
+Two asyncio tasks, database work in threads. Both are woken when a session that wrote channel
+rows commits, and otherwise sleep until the next debounce ripens or the next retry is due, capped
+by `poll_interval` (rows written by another process are found within that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from agent import Conversation, ConversationUpdate, Reply, Turn, TurnResult, phrase
+from api import models
+from api.channels.base import Channel, ChannelRegistry, OutgoingRequest, SendOutcome
+from api.channels.builtin import CHANNELS
+from api.channels.formatting import reply_messages
+from api.channels.store import (
+    CHANNEL_FLAG,
+    Backoff,
+    ClaimedTurn,
+    DueSend,
+    claim_due,
+    claim_turn,
+    finish_turn,
+    record_send,
+    release,
+    ripe_conversations,
+)
+from api.conversations import InboundMessage, post_message
+from api.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """How the worker sends. Defaults suit production; tests shorten the delays."""
+
+    base_delay: float = 2.0  # seconds before the first retry of a failed send; doubles each time
+    max_delay: float = 300.0
+    max_attempts: int = 12  # failures (not rate limits, which are always waited out) before giving up
+    timeout: float = 10.0  # per HTTP attempt
+    poll_interval: float = 1.0
+    lease: float = 60.0  # a claimed send is invisible to other workers this long
+    turn_lease: float = 180.0  # a claimed turn (the agent may call an LLM) likewise
+    batch_size: int = 50
+    concurrent_turns: int = 4
+    enabled: bool = True
+
+
+class OnlyTextAssistant:
+    """The turn for a message we cannot read (a voice note, a photo): say, in the customer's
+    language, that only text is read. Going through the same turn keeps it in the transcript
+    and respects the handoff states like any other message."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
+        lang = conversation.focus.get("language") or self.language
+        reply = Reply(
+            text=phrase(lang, "channel.only_text"), language=lang, grounded=False, trace={"intent": "non_text"}
+        )
+        turns = (Turn("customer", message, now), Turn("bot", reply.text, now, grounded=False))
+        return TurnResult(reply, ConversationUpdate(turns, dict(conversation.focus)))
+
+
+class ChannelWorker:
+    def __init__(
+        self,
+        runtime: Runtime,
+        policy: ChannelPolicy,
+        *,
+        channels: ChannelRegistry = CHANNELS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.runtime = runtime
+        self.policy = policy
+        self.channels = channels
+        self.clock = clock
+        self.backoff = Backoff(policy.base_delay, policy.max_delay, policy.max_attempts)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_turns: asyncio.Event | None = None
+        self._wake_sends: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+        self._in_flight: set[int] = set()
+        self._windows = {c.name: c.reply_window for c in channels if c.reply_window is not None}
+        event.listen(runtime.db.sessions, "after_commit", self._after_commit)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        if not self.policy.enabled or self._tasks:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake_turns, self._wake_sends = asyncio.Event(), asyncio.Event()
+        self._client = httpx.AsyncClient(timeout=self.policy.timeout, follow_redirects=False)
+        self._tasks = [
+            asyncio.create_task(self._run(self._wake_turns, self.take_turns), name="channel-turns"),
+            asyncio.create_task(self._run(self._wake_sends, self.send_due), name="channel-sends"),
+        ]
+        log.info("channel_worker_started")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._in_flight:
+            await asyncio.to_thread(self._release, set(self._in_flight))
+            self._in_flight.clear()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        log.info("channel_worker_stopped")
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(CHANNEL_FLAG, False):
+            self.notify()
+
+    def notify(self) -> None:
+        """Wake both loops (safe from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for wake in (self._wake_turns, self._wake_sends):
+            if wake is not None:
+                loop.call_soon_threadsafe(wake.set)
+
+    async def _run(self, wake: asyncio.Event, step: Callable[[], Any]) -> None:
+        while True:
+            wake.clear()
+            wait = self.policy.poll_interval
+            try:
+                done, next_at = await step()
+                if done >= self.policy.batch_size:
+                    continue
+                if next_at is not None:
+                    wait = min(wait, max(0.0, (next_at - self.clock()).total_seconds()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not kill the worker; try again later
+                log.exception("channel_worker_error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=wait)
+
+    # --- turns -----------------------------------------------------------------------------
+    async def take_turns(self) -> tuple[int, datetime | None]:
+        """Answer every conversation whose messages stopped arriving `debounce_seconds` ago."""
+        ripe, next_at = await asyncio.to_thread(self._ripe)
+        if not ripe:
+            return 0, next_at
+        gate = asyncio.Semaphore(self.policy.concurrent_turns)
+
+        async def one(conversation_id: str) -> bool:
+            async with gate:
+                return await asyncio.to_thread(self.take_turn, conversation_id)
+
+        taken = await asyncio.gather(*(one(c) for c in ripe))
+        return sum(taken), next_at
+
+    def _ripe(self) -> tuple[list[str], datetime | None]:
+        with self.runtime.db.session() as session:
+            return ripe_conversations(
+                session,
+                now=self.clock(),
+                debounce=self.runtime.settings.debounce_seconds,
+                limit=self.policy.batch_size,
+            )
+
+    def take_turn(self, conversation_id: str) -> bool:
+        """Claim the conversation's next group of messages, answer it and queue the reply."""
+        with self.runtime.db.session() as session:
+            turn = claim_turn(session, conversation_id, now=self.clock(), lease=self.policy.turn_lease)
+            if turn is None:
+                return False
+            channel = self.channels.get(turn.channel)
+            if channel is None:
+                finish_turn(session, turn, [], state="failed", now=self.clock())
+                return True
+            now = self.clock()
+            assistant: Callable[[], Any] = self.runtime.assistant
+            if turn.kind != "text":
+                only_text = OnlyTextAssistant(turn.language or self._default_language())
+                assistant = lambda: only_text  # noqa: E731
+            try:
+                posted = post_message(
+                    session,
+                    turn.conversation_id,
+                    InboundMessage(turn.text, turn.user_id, turn.channel, message_id=turn.turn_key),
+                    assistant=assistant,
+                    now=now,
+                )
+            except Exception:
+                log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
+                session.rollback()
+                finish_turn(session, turn, [], state="failed", now=self.clock())
+                return True
+            if not posted.replayed:
+                if posted.reply is not None:
+                    self.runtime.metrics.observe_reply(posted.reply)
+                if posted.opened_handoff_reason is not None:
+                    self.runtime.metrics.observe_handoff(posted.opened_handoff_reason)
+            requests = self._requests(session, channel, turn, posted.response)
+            finish_turn(session, turn, requests, state="done", now=self.clock())
+            log.info(
+                "channel_turn",
+                extra={
+                    "channel": turn.channel,
+                    "conversation_id": turn.conversation_id,
+                    "messages": len(turn.inbound),
+                    "status": posted.response.get("status"),
+                    "parts": len(requests),
+                },
+            )
+            return True
+
+    def _requests(
+        self, session: Session, channel: Channel, turn: ClaimedTurn, response: dict[str, Any]
+    ) -> list[tuple[str, OutgoingRequest, str | None]]:
+        out: list[tuple[str, OutgoingRequest, str | None]] = []
+        reply = response.get("reply")
+        if reply:
+            bot_id = _bot_message_id(session, turn.conversation_id, turn.turn_key)
+            for index, text in enumerate(reply_messages(reply, channel.text_limit)):
+                key = f"reply:{turn.conversation_id}:{turn.turn_key}:{index}"
+                out.append((key, channel.text_request(turn.address, text), bot_id))
+        handoff = response.get("handoff")
+        if handoff and handoff.get("status") == "open":
+            for index, request in enumerate(channel.handoff_requests(turn.address)):
+                out.append((f"handoff:{turn.conversation_id}:{handoff['id']}:{index}", request, None))
+        return out
+
+    def _default_language(self) -> str:
+        try:
+            return str(self.runtime.manifest.served_languages[0])
+        except Exception:  # no manifest (an injected assistant): English, the phrases' fallback
+            return "en"
+
+    # --- sends -----------------------------------------------------------------------------
+    async def send_due(self, client: httpx.AsyncClient | None = None) -> tuple[int, datetime | None]:
+        """Send the head of every conversation's queue once (concurrently); record the outcomes."""
+        client = client or self._client
+        if client is None:
+            raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        due, next_at = await asyncio.to_thread(self._claim)
+        if not due:
+            return 0, next_at
+        self._in_flight.update(d.seq for d in due)
+        outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
+        await asyncio.to_thread(self._record, list(zip(due, outcomes, strict=True)))
+        self._in_flight.difference_update(d.seq for d in due)
+        return len(due), next_at
+
+    def _claim(self) -> tuple[list[DueSend], datetime | None]:
+        with self.runtime.db.session() as session:
+            return claim_due(
+                session,
+                now=self.clock(),
+                lease=self.policy.lease,
+                limit=self.policy.batch_size,
+                windows=self._windows,
+            )
+
+    async def _send(self, client: httpx.AsyncClient, due: DueSend) -> SendOutcome:
+        channel = self.channels.get(due.channel)
+        if channel is None:
+            return SendOutcome(False, None, permanent=True, error=f"no channel {due.channel!r} is registered")
+        missing = channel.missing(self.runtime.settings)
+        if missing:  # kept, not dropped: it goes once the credentials are there
+            return SendOutcome(False, None, rate_limited=True, error=f"not configured: set {', '.join(missing)}")
+        url, headers = channel.endpoint(self.runtime.settings, due.path)
+        try:
+            response = await client.post(url, json=due.body, headers=headers)
+        except httpx.HTTPError as exc:
+            return SendOutcome(False, None, error=f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return channel.outcome(response.status_code, body, {k.lower(): v for k, v in response.headers.items()})
+
+    def _record(self, results: list[tuple[DueSend, SendOutcome]]) -> None:
+        for due, outcome in results:
+            with self.runtime.db.session() as session:
+                result = record_send(session, due, outcome, self.backoff, now=self.clock())
+            log.info(
+                "channel_send",
+                extra={
+                    "channel": due.channel,
+                    "conversation_id": due.conversation_id,
+                    "outbox": due.seq,
+                    "outcome": result,
+                    "status_code": outcome.status_code,
+                },
+            )
+
+    def _release(self, seqs: set[int]) -> None:
+        with self.runtime.db.session() as session:
+            release(session, seqs)
+
+
+def _bot_message_id(session: Session, conversation_id: str, customer_message_id: str) -> str | None:
+    customer_seq = session.scalar(
+        select(models.Message.seq).where(
+            models.Message.conversation_id == conversation_id, models.Message.message_id == customer_message_id
+        )
+    )
+    if customer_seq is None:
+        return None
+    return session.scalar(
+        select(models.Message.message_id)
+        .where(
+            models.Message.conversation_id == conversation_id,
+            models.Message.role == "bot",
+            models.Message.seq > customer_seq,
+        )
+        .order_by(models.Message.seq)
+        .limit(1)
+    )
