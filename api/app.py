@@ -1,11 +1,13 @@
 """`create_app(settings)`: the FastAPI application, wired once at start-up.
 
 Start-up migrates the database (so a new deployment needs no separate step) and marks syncs
-interrupted by a previous stop; the lifespan runs the webhook delivery worker.
+interrupted by a previous stop; the lifespan runs the webhook delivery worker, the channel
+worker, and the warm-up (in a thread; /readyz says `warming` until it is done).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -57,9 +59,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.worker.start()
         await channel_worker.start()
+        # In the background, so /healthz answers and /readyz can say `warming` meanwhile.
+        warming = None if runtime.warm.is_set() else asyncio.create_task(
+            asyncio.to_thread(runtime.warm_up, now=datetime.now(UTC))
+        )
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()  # stops waiting for it; the thread ends with its turn
             await channel_worker.stop()
             await runtime.worker.stop()
             runtime.close()

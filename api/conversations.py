@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,6 +87,7 @@ def post_message(
     claimed it, or it was handed off for a reason that holds (`HandoffReason.holds`). While a
     handoff for another reason (no answer, stale information) waits, the bot keeps answering."""
     message_id = inbound.message_id or models.new_id("msg")
+    serialized = _one_turn_at_a_time(session, conversation_id)
     stored = _stored_response(session, conversation_id, message_id, inbound.text)
     if stored is not None:
         return PostedMessage(stored, replayed=True)
@@ -102,9 +103,12 @@ def post_message(
         )
 
     state = agent_state(session, conversation_id)
-    # End the read transaction before the agent runs: it may call an LLM for seconds, and an
-    # idle transaction would hold a PostgreSQL connection and snapshot meanwhile.
-    session.rollback()
+    if not serialized:
+        # SQLite: end the read transaction before the agent runs (it may call an LLM for seconds);
+        # its writers queue on one lock anyway. On PostgreSQL the transaction, and with it the
+        # conversation's lock, lasts until the turn is stored: the price is one connection per
+        # turn in flight (idle in transaction, no snapshot held under READ COMMITTED).
+        session.rollback()
     try:
         result = assistant().respond(state, inbound.text, now=now)
     except Exception:
@@ -119,6 +123,20 @@ def post_message(
         return _store_turn(session, conversation_id, message_id, inbound, result.update.focus, result.reply, now)
 
     return _commit_or_replay(session, conversation_id, message_id, inbound.text, write)
+
+
+def _one_turn_at_a_time(session: Session, conversation_id: str) -> bool:
+    """On PostgreSQL, wait for the conversation's transaction-scoped advisory lock, so turns of one
+    conversation run one at a time across every worker, in the order they got the lock: the next
+    one reads the state (and a repeated message_id) the previous one stored. True when taken.
+    The two-key form keeps our keys apart from other users of advisory locks."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('sportello.turn'), hashtext(:conversation_id))"),
+        {"conversation_id": conversation_id},
+    )
+    return True
 
 
 def _commit_or_replay(

@@ -1,17 +1,20 @@
 """What one running app holds: settings, database, metrics, rate limiter, webhook worker, and
 the assistant and knowledge base, both built on first use (loading an embedding model takes
-seconds; the liveness probe and key management should not wait for it)."""
+seconds; the liveness probe and key management should not wait for it) or by the warm-up the
+app runs in the background at start, before /readyz says ready."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
-from agent import build_assistant
+from agent import Conversation, build_assistant
 from api.conversations import Assistant
 from api.db import Database
 from api.errors import NotConfigured
@@ -22,6 +25,13 @@ from knowledge import IndexUnavailable, Manifest
 from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
 from knowledge.sources import load_manifest
 from sportello.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The throwaway turn of the warm-up, never stored. Its text is the brand's name: in any language
+# it goes through every stage (understand, retrieve, compose, check; measured on the demo brand),
+# where a bare "?" stops after understanding.
+WARMUP_CONVERSATION = "sportello-warmup"
 
 
 class Runtime:
@@ -63,6 +73,10 @@ class Runtime:
         self._sync_gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         # job id → {stage, done, total} while a sync runs (the knowledge page shows it).
         self.sync_progress: dict[str, dict[str, Any]] = {}
+        # Set once the start-up warm-up has finished (at once when SPORTELLO_WARMUP is off).
+        self.warm = threading.Event()
+        if not settings.warmup:
+            self.warm.set()
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
 
     def sync_gate(self) -> asyncio.Lock:
@@ -166,6 +180,21 @@ class Runtime:
             self._knowledge = None
             if not self._injected_assistant:
                 self._assistant = None
+
+    def warm_up(self, *, now: datetime) -> None:
+        """Build the assistant and the index and take one throwaway turn through the assistant
+        (not stored), so the first customer's reply does not pay for loading the embedding model,
+        opening the index and the first pass of every stage. What fails here (no manifest or no
+        index yet) is left to /readyz's other checks and to the first request."""
+        try:
+            if self._injected_assistant or self.has_manifest:
+                text = self.manifest.brand if self.has_manifest else "?"
+                self.assistant().respond(Conversation(WARMUP_CONVERSATION), text, now=now)
+            self.knowledge_base()
+        except Exception as exc:
+            log.warning("warmup_incomplete", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+        finally:
+            self.warm.set()
 
     def close(self) -> None:
         self.db.dispose()

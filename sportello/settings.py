@@ -65,8 +65,18 @@ class Settings:
     # Shared rate limits across every process: redis://host:6379/0 (else each process has its own).
     redis_url: str | None = None
     redis_prefix: str = "sportello"  # key prefix, so deployments (and test runs) can share a server
-    max_body_bytes: int = 64_000
+    max_body_bytes: int = 64_000  # larger request bodies get 413 (declared or streamed)
     log_level: str = "INFO"
+    # Before /readyz says ready, build the assistant and the index and take one throwaway turn
+    # (not stored), so the first customer's reply is as fast as a warm one.
+    warmup: bool = True
+
+    # What `sportello serve` hands uvicorn, against slow or idle clients holding sockets open
+    # (uvicorn has no header-read timeout: the reverse proxy's client_header_timeout is that).
+    keep_alive_seconds: int = 5  # an idle keep-alive connection is closed after this long
+    # Connections plus in-flight requests a worker accepts before answering 503 (None = no limit).
+    limit_concurrency: int | None = 1000
+    max_header_bytes: int = 16_384  # h11's cap on an incomplete request line and headers
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
     retention_days: float | None = None
 

@@ -34,15 +34,17 @@ def healthz() -> dict:
         503: {
             "model": Problem,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            "description": "not ready: no index yet, database or manifest failing (see checks)",
+            "description": "not ready: warming up, no index yet, database or manifest failing (see checks)",
         },
     },
 )
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """The database answers, the knowledge index is built and reachable, the brand's manifest
-    reads and validates (a bad setting there would otherwise fail turns one by one), and every
-    configured messaging channel has all its credentials."""
-    checks = {
+    """The start-up warm-up has finished (SPORTELLO_WARMUP), the database answers, the knowledge
+    index is built and reachable, the brand's manifest reads and validates (a bad setting there
+    would otherwise fail turns one by one), and every configured messaging channel has all its
+    credentials."""
+    checks: dict[str, str] = {"warmup": "ok" if runtime.warm.is_set() else "warming"} if runtime.settings.warmup else {}
+    checks |= {
         "database": _check(runtime.db.ping),
         "index": _check(lambda: _index_ready(runtime)),
         "manifest": _check(runtime.check_manifest),
@@ -79,7 +81,8 @@ def _check(probe: Callable[[], object]) -> str:
 
 
 def _index_ready(runtime: Runtime) -> None:
-    if runtime.knowledge_loaded:
+    # An embedded index loaded once stays readable; a Chroma server can go away at any time.
+    if runtime.knowledge_loaded and runtime.settings.chroma_url is None:
         return
     # Cheap: is there an active collection, and does Chroma answer? (no embedding model load)
 

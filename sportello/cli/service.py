@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -39,7 +39,22 @@ def serve(
         workers=workers,
         log_config=None,  # api.logs configures logging in each worker
         proxy_headers=True,
+        **connection_limits(Settings.from_env()),
     )
+
+
+def connection_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits against slow or idle clients, from settings. Slow headers and bodies are
+    the reverse proxy's to cut (README, "Running in production"): uvicorn has no read timeout for
+    them, only a cap on connections per worker (503 past it) and on the size of unfinished headers.
+    The h11 parser, because the header cap is h11's (httptools, uvicorn's pick when installed, has
+    none); its cost per request is far below a turn's."""
+    return {
+        "http": "h11",
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.limit_concurrency,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
 
 
 def _database() -> Database:

@@ -111,6 +111,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settin
         "auth_failures_per_minute": 100_000,
         "max_body_bytes": 8_000,
         "manifest": None,
+        # Off here so /readyz is deterministic; tests/api/test_warmup.py turns it on.
+        "warmup": False,
     }
     values.update(overrides)
     return Settings(**values)

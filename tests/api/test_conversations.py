@@ -190,6 +190,7 @@ def test_a_body_over_the_size_limit_is_413_before_reaching_the_agent(service: Se
 
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+    assert "8000 bytes" in response.json()["detail"]  # the limit, SPORTELLO_MAX_BODY_BYTES
     assert service.assistant.calls == 0
 
 
@@ -205,6 +206,9 @@ def test_a_streamed_body_over_the_size_limit_is_413_too(service: Service) -> Non
     )
 
     assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert "8000 bytes" in response.json()["detail"]
+    assert service.assistant.calls == 0
 
 
 def test_feedback_is_stored_on_the_conversation(service: Service) -> None:
