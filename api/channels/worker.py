@@ -286,12 +286,20 @@ class ChannelWorker:
         try:
             response = await client.post(url, json=due.body, headers=headers)
         except httpx.HTTPError as exc:
-            return SendOutcome(False, None, error=f"{type(exc).__name__}: {exc}"[:500])
+            return SendOutcome(False, None, error=self._redacted(f"{type(exc).__name__}: {exc}")[:500])
         try:
             body = response.json()
         except ValueError:
             body = None
         return channel.outcome(response.status_code, body, {k.lower(): v for k, v in response.headers.items()})
+
+    def _redacted(self, text: str) -> str:
+        """An error as GET /v1/channels may show it: Telegram's token is part of its URLs."""
+        settings = self.runtime.settings
+        for secret in (settings.telegram_bot_token, settings.whatsapp_access_token, settings.chatwoot_bot_token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     def _record(self, results: list[tuple[DueSend, SendOutcome]]) -> None:
         for due, outcome in results:

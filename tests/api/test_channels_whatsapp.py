@@ -388,3 +388,17 @@ class _Waiting(EchoKnowledgeAssistant):
     def respond(self, conversation: Any, message: str, *, now: datetime | None = None) -> TurnResult:
         assert self.release.wait(timeout=15)
         return super().respond(conversation, message, now=now)
+
+
+def test_erasing_a_whatsapp_conversation_erases_what_the_channel_stored(
+    channels: ChannelApp, provider: ProviderStandIn
+) -> None:
+    channels.whatsapp(whatsapp_payload(wa_text("wamid.gdpr", "Quali sono gli orari?")))
+    provider.wait_accepted(1)
+    eventually(lambda: channels.client.get("/v1/channels", headers=channels.operator()).json()["channels"][0]["sent"])
+
+    erased = channels.client.delete(f"/v1/conversations/{WA_CONVERSATION}", headers=ADMIN)
+
+    assert erased.status_code == 200, erased.text
+    counts = erased.json()["erased"]
+    assert (counts["channel_inbound"], counts["channel_outbox"], counts["channel_conversations"]) == (2, 1, 1)

@@ -11,6 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -71,7 +76,9 @@ def serve(tmp_path: Path, page: Any) -> Iterator[Callable[..., Live]]:
 
 
 def wait(driver: Any) -> WebDriverWait:
-    return WebDriverWait(driver, WAIT)
+    # A live region or a redirect may replace the node between finding it and reading it: retry.
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException,
+                                                           WebDriverException))
 
 
 def sign_in(driver: Any, live: Live, key: str) -> None:
