@@ -28,9 +28,9 @@ from sportello.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The throwaway turn of the warm-up, never stored. Its text is the brand's name: in any language
-# it goes through every stage (understand, retrieve, compose, check; measured on the demo brand),
-# where a bare "?" stops after understanding.
+# The throwaway turn of the warm-up, never stored. Its text is the brand's name, which went through
+# every stage on the demo brand (understand, retrieve, compose, check), where a bare "?" stopped
+# after understanding.
 WARMUP_CONVERSATION = "sportello-warmup"
 
 
