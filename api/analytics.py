@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from api import models
+from api.db import rows_affected
 from api.errors import InvalidPeriod
 from api.runtime import Runtime
 
@@ -307,7 +308,7 @@ def catch_up(session: Session) -> int:
     try:
         for kind, array, field in (("citation", "citations", "source_id"), ("warning", "warnings", "kind")):
             session.execute(_items_sql(dialect, kind, array, field).bindparams(floor=floor))
-        added = session.execute(
+        added = rows_affected(session.execute(
             insert(f).from_select(
                 ["seq", "conversation_id", "started_at", "grounded", "unanswered", "question"],
                 select(
@@ -324,7 +325,7 @@ def catch_up(session: Session) -> int:
                 .outerjoin(customer, customer.seq == _message_before(bot))
                 .where(pending),
             )
-        ).rowcount
+        ))
         session.commit()
     except IntegrityError:  # another process caught up at the same time: its rows stand
         session.rollback()
@@ -401,7 +402,7 @@ def cluster_questions(texts: list[tuple[str, int]], embedder: QuestionEmbedder) 
         else:
             leaders.append(i)
             members[i] = [i]
-    clusters = [
+    clusters: list[dict[str, Any]] = [
         {
             "count": sum(texts[i][1] for i in group),
             "examples": [texts[i][0] for i in group[:EXAMPLES]],

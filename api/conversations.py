@@ -331,7 +331,7 @@ def _store_turn(
         },
         now=now,
     )
-    if opened_reason is not None:
+    if opened_reason is not None and handoff is not None:
         emit(session, "handoff.requested", handoff_event(session, handoff), now=now)
     return PostedMessage(response, replayed=False, reply=reply, opened_handoff_reason=opened_reason)
 

@@ -12,12 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed: what a conditional claim checks. (Session.execute
+    is typed as returning a Result; for DML it is a CursorResult, which has the count.)"""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the webhook worker read while a request writes; busy_timeout makes concurrent
     # writers wait instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()

@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from api import models
+from api.db import rows_affected
 from api.errors import UnknownConversation
 from api.webhooks import emit
 
@@ -74,10 +75,9 @@ def _delete_rows(session: Session, conversation_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in tables_about_conversations():
         result = session.execute(delete(table).where(table.c.conversation_id == conversation_id))
-        counts[table.name] = result.rowcount or 0  # type: ignore[attr-defined]
-    conversations = models.Conversation.__table__
-    result = session.execute(delete(conversations).where(conversations.c.id == conversation_id))
-    counts[conversations.name] = result.rowcount or 0  # type: ignore[attr-defined]
+        counts[table.name] = rows_affected(result)
+    result = session.execute(delete(models.Conversation).where(models.Conversation.id == conversation_id))
+    counts[models.Conversation.__tablename__] = rows_affected(result)
     return counts
 
 

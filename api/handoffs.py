@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import models
+from api.db import rows_affected
 from api.errors import (
     HandoffAlreadyOpen,
     InvalidCursor,
@@ -219,11 +220,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def claim(session: Session, handoff_id: str, principal: Principal, *, now: datetime) -> models.Handoff:
-    won = session.execute(
+    won = rows_affected(session.execute(
         update(models.Handoff)
         .where(models.Handoff.id == handoff_id, models.Handoff.status == "open")
         .values(status="claimed", claimed_by=principal.key_id, claimed_at=now)
-    ).rowcount
+    ))
     row = get_handoff(session, handoff_id)
     if not won:
         session.rollback()
@@ -354,7 +355,7 @@ def resolve(
 ) -> models.Handoff:
     row = get_handoff(session, handoff_id)
     _require_claimer(row, principal, "resolve")
-    won = session.execute(
+    won = rows_affected(session.execute(
         update(models.Handoff)
         .where(
             models.Handoff.id == handoff_id,
@@ -362,7 +363,7 @@ def resolve(
             models.Handoff.claimed_by == principal.key_id,
         )
         .values(status="resolved", resolved_at=now, resolution_note=note)
-    ).rowcount
+    ))
     if not won:  # changed between the read and the update
         session.rollback()
         _require_claimer(get_handoff(session, handoff_id), principal, "resolve")

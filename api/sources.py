@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import models
+from api.db import rows_affected
 from api.errors import UnknownSource, UnknownSyncJob
 from api.keys import Principal
 from api.runtime import Runtime
@@ -146,7 +147,7 @@ def recover_interrupted_jobs(session: Session, *, now: datetime) -> int:
         )
     )
     session.commit()
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def run_sync_job_in_turn(runtime: Runtime, job_id: str) -> None:
@@ -161,11 +162,11 @@ def run_sync_job(runtime: Runtime, job_id: str) -> None:
     with runtime.sync_lock:
         with runtime.db.session() as session:
             # Claimed with a conditional UPDATE: of two processes, one runs the job.
-            won = session.execute(
+            won = rows_affected(session.execute(
                 update(models.SyncJob)
                 .where(models.SyncJob.id == job_id, models.SyncJob.status == "queued")
                 .values(status="running", started_at=_now())
-            ).rowcount
+            ))
             job = session.get(models.SyncJob, job_id)
             session.commit()
             if not won or job is None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from api import models
-from api.db import Database
+from api.db import Database, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
@@ -317,12 +317,12 @@ class DeliveryWorker:
             lease_until = now + timedelta(seconds=self.policy.lease)
             due = []
             for candidate, subscription in rows:
-                won = session.execute(
+                won = rows_affected(session.execute(
                     update(delivery)
                     .where(delivery.id == candidate.id, *still_due)
                     .values(next_attempt_at=lease_until)
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                ))
                 if won != 1:
                     continue  # another worker claimed it between our read and our write
                 due.append(
@@ -389,7 +389,7 @@ class DeliveryWorker:
                 )
             )
             session.commit()
-        return result.rowcount or 0
+        return rows_affected(result)
 
     def _seconds_until_due(self) -> float:
         pending = models.WebhookDelivery.status == "pending"

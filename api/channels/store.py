@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api import models
 from api.channels.base import Channel, ChannelMessage, DeliveryStatus, OutgoingRequest, SendOutcome, Webhook
 from api.channels.models import ChannelConversation, ChannelInbound, ChannelOutbox
-from api.db import Database
+from api.db import Database, rows_affected
 from api.handoffs import active_handoff
 from api.webhooks import emit
 
@@ -244,14 +244,14 @@ def claim_turn(session: Session, conversation_id: str, *, now: datetime, lease: 
     transcript's idempotency returns the stored reply instead of answering twice. A group is the
     leading run of pending messages of one kind: texts together, a non-text message alone.
     """
-    won = session.execute(
+    won = rows_affected(session.execute(
         update(ChannelConversation).execution_options(synchronize_session=False)
         .where(
             ChannelConversation.conversation_id == conversation_id,
             (ChannelConversation.turn_lease_until.is_(None)) | (ChannelConversation.turn_lease_until <= now),
         )
         .values(turn_lease_until=now + timedelta(seconds=lease))
-    ).rowcount
+    ))
     if not won:
         session.rollback()
         return None
@@ -384,7 +384,7 @@ def claim_due(
         if window is not None and row.purpose != "template" and _window_closed(session, row.conversation_id, window, now):
             row.status, row.last_error = "expired", "the channel's reply window closed before it could be sent"
             continue
-        won = session.execute(
+        won = rows_affected(session.execute(
             update(ChannelOutbox).execution_options(synchronize_session=False)
             .where(
                 ChannelOutbox.seq == row.seq,
@@ -392,7 +392,7 @@ def claim_due(
                 (ChannelOutbox.next_attempt_at.is_(None)) | (ChannelOutbox.next_attempt_at <= now),
             )
             .values(next_attempt_at=now + timedelta(seconds=lease))
-        ).rowcount
+        ))
         if won:
             due.append(
                 DueSend(row.seq, row.channel, row.conversation_id, row.path, dict(row.body), row.message_id, row.purpose)

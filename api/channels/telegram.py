@@ -39,8 +39,8 @@ def parse(update: dict[str, Any]) -> Webhook:
     caption = str(message.get("caption") or "")
     readable = isinstance(text, str) and text.strip()
     try:
-        sent_at = datetime.fromtimestamp(int(message.get("date")), UTC)
-    except (TypeError, ValueError):
+        sent_at = datetime.fromtimestamp(int(message["date"]), UTC)
+    except (KeyError, TypeError, ValueError):
         sent_at = None
     webhook.messages.append(
         ChannelMessage(
