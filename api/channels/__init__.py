@@ -10,7 +10,7 @@ A channel is one module (a `Channel` subclass and its router) and one line in bu
 from api.channels.base import Channel, ChannelRegistry
 from api.channels.builtin import CHANNELS
 from api.channels.errors import BadSignature, ChannelNotConfigured, WindowClosed
-from api.channels.operator import plan_operator_reply, queue_operator_reply
+from api.channels.operator import plan_operator_reply, queue_operator_reply, send_operator_reply
 from api.channels.scope import ensure_in_scope, key_channels, scope_key_to_channel
 from api.channels.store import channel_summary
 from api.channels.telegram import telegram_set_webhook_request
@@ -30,6 +30,7 @@ __all__ = [
     "key_channels",
     "plan_operator_reply",
     "queue_operator_reply",
+    "send_operator_reply",
     "scope_key_to_channel",
     "telegram_set_webhook_request",
 ]

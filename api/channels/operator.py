@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import models
+from api import handoffs, models
 from api.channels.base import ChannelRegistry, OutgoingRequest
 from api.channels.errors import WindowClosed
 from api.channels.formatting import plain_text, split_message
 from api.channels.store import channel_conversation, enqueue
+from api.keys import Principal
 from sportello.settings import Settings
 
 
@@ -74,3 +76,24 @@ def queue_operator_reply(session: Session, delivery: OperatorDelivery, message_i
         key = f"operator:{delivery.conversation_id}:{message_id}:{index}"
         enqueue(session, delivery.channel, delivery.conversation_id, key, request, message_id=message_id, now=now)
     session.commit()
+
+
+def send_operator_reply(
+    session: Session,
+    channels: ChannelRegistry,
+    settings: Settings,
+    handoff_id: str,
+    principal: Principal,
+    *,
+    text: str,
+    message_id: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """An operator's reply from anywhere (the API, the console): checked against the channel's
+    window first (WindowClosed stores nothing), stored in the transcript, then queued for the
+    customer's channel. Returns the message's view and whether it is new (False: a replay)."""
+    delivery = plan_operator_reply(session, channels, settings, handoff_id, text=text, message_id=message_id, now=now)
+    view, created = handoffs.operator_message(session, handoff_id, principal, text=text, message_id=message_id, now=now)
+    if delivery is not None:
+        queue_operator_reply(session, delivery, view["message_id"], now=now)
+    return view, created

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from api import handoffs as service
-from api.channels import CHANNELS, plan_operator_reply, queue_operator_reply
+from api.channels import CHANNELS, send_operator_reply
 from api.deps import NowDep, OperatorKey, RuntimeDep, SessionDep
 from api.schemas import (
     CursorQuery,
@@ -71,14 +71,9 @@ def operator_message(
     """The operator's reply: stored in the transcript, sent as `operator.message`, and delivered
     to the customer when the conversation came from a messaging channel (409 window-closed when
     WhatsApp's 24-hour window has closed and no template is configured)."""
-    delivery = plan_operator_reply(
-        session, CHANNELS, runtime.settings, handoff_id, text=body.text, message_id=body.message_id, now=now
+    view, created = send_operator_reply(
+        session, CHANNELS, runtime.settings, handoff_id, principal, text=body.text, message_id=body.message_id, now=now
     )
-    view, created = service.operator_message(
-        session, handoff_id, principal, text=body.text, message_id=body.message_id, now=now
-    )
-    if delivery is not None:
-        queue_operator_reply(session, delivery, view["message_id"], now=now)
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from api import analytics, handoffs, models, sources
+from api.channels import CHANNELS, send_operator_reply
 from api.deps import NowDep, RuntimeDep, SessionDep
 from api.errors import AuthenticationFailed, Conflict, RateLimited, ServiceError
 from api.keys import Principal, authenticate
@@ -273,14 +274,19 @@ def reply(
     request: Request,
     session: SessionDep,
     now: NowDep,
+    runtime: RuntimeDep,
     text: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not text.strip():
         return RedirectResponse(f"/console/handoffs/{handoff_id}", status_code=303)
+    # The same path as POST /v1/handoffs/{id}/messages: delivered on the customer's channel, or a
+    # 409 page when WhatsApp's window has closed.
     return _act(
         request, session, handoff_id, now, csrf,
-        lambda who: handoffs.operator_message(session, handoff_id, who, text=text.strip(), message_id=None, now=now),
+        lambda who: send_operator_reply(
+            session, CHANNELS, runtime.settings, handoff_id, who, text=text.strip(), message_id=None, now=now
+        ),
     )
 
 

@@ -3,6 +3,7 @@ PostgreSQL. The stand-in records what the service sends; nothing is patched."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -168,6 +169,50 @@ def test_an_operator_reply_reaches_the_customer_on_whatsapp(channels: ChannelApp
     sent = provider.wait_accepted(2)[-1]
     assert replied.status_code == 201
     assert (sent.body["to"], sent.text) == (CUSTOMER, "Buongiorno, sono Anna.")
+
+
+def _console_form(channels: ChannelApp, path: str) -> dict[str, str]:
+    """Sign an operator in to the console and return the CSRF token of the page at `path`."""
+    secret = channels.operator()["Authorization"].removeprefix("Bearer ")
+    login = channels.client.get("/console/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', login)
+    assert token, login
+    signed_in = channels.client.post("/console/login", data={"key": secret, "csrf": token.group(1)}, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    page = channels.client.get(path)
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    return {"csrf": token.group(1)}
+
+
+def test_an_operator_reply_written_in_the_console_reaches_the_customer_on_whatsapp(
+    channels: ChannelApp, provider: ProviderStandIn
+) -> None:
+    handoff_id = _hand_off(channels)
+    form = _console_form(channels, f"/console/handoffs/{handoff_id}")
+
+    replied = channels.client.post(
+        f"/console/handoffs/{handoff_id}/reply", data={**form, "text": "Buongiorno, sono Anna."}, follow_redirects=False
+    )
+
+    assert replied.status_code == 303, replied.text
+    sent = provider.wait_accepted(2)[-1]
+    assert (sent.body["to"], sent.text) == (CUSTOMER, "Buongiorno, sono Anna.")
+
+
+def test_a_console_reply_after_the_24_hour_window_shows_the_window_closed_message_and_stores_nothing(
+    channels: ChannelApp, provider: ProviderStandIn
+) -> None:
+    handoff_id = _hand_off(channels, at=datetime.now(UTC) - timedelta(hours=25))
+    form = _console_form(channels, f"/console/handoffs/{handoff_id}")
+
+    refused = channels.client.post(f"/console/handoffs/{handoff_id}/reply", data={**form, "text": "Eccomi"})
+
+    assert refused.status_code == 409
+    assert "SPORTELLO_WHATSAPP_TEMPLATE" in refused.text
+    assert provider.requests == []
+    transcript = channels.conversation(WA_CONVERSATION).json()["messages"]
+    assert "operator" not in [m["role"] for m in transcript]
 
 
 def test_an_operator_reply_after_the_24_hour_window_is_refused_with_window_closed(
