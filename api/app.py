@@ -23,7 +23,7 @@ from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
 from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
-from api.web import chat_router, console_router
+from api.web import PAGE_HEADERS, chat_router, console_router
 from api.web import install as install_web
 from api.webhooks import DeliveryPolicy
 from knowledge import Manifest
@@ -86,7 +86,7 @@ def create_app(
     install_web(app)
     # Added last = outermost: the access log sees the 413s too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, by_path=PAGE_HEADERS)
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     return app
 

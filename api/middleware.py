@@ -85,26 +85,38 @@ _NOT_HTML = (
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
+# Headers a group of routes sets for itself, by path prefix (the first matching prefix wins).
+PathHeaders = tuple[tuple[str, tuple[tuple[bytes, bytes], ...]], ...]
+
+
 class SecurityHeaders:
     """Add the security headers a response does not set itself (a route's own value wins).
-    HSTS only over HTTPS (the scheme the reverse proxy reports with X-Forwarded-Proto)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    `by_path` gives routes their own policy (the console and web chat pages: their CSP and
+    framing, `api.web.PAGE_HEADERS`); the defaults above fill in whatever it leaves out. HSTS only
+    over HTTPS (the scheme the reverse proxy reports with X-Forwarded-Proto)."""
+
+    def __init__(self, app: ASGIApp, by_path: PathHeaders = ()) -> None:
         self.app = app
+        self.by_path = by_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        path = scope.get("path", "")
+        own = next((headers for prefix, headers in self.by_path if path.startswith(prefix)), ())
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
-                wanted = _ALWAYS + (() if html else _NOT_HTML) + ((_HSTS,) if https else ())
-                headers += [(name, value) for name, value in wanted if name not in present]
+                for name, value in (*own, *_ALWAYS, *(() if html else _NOT_HTML), *((_HSTS,) if https else ())):
+                    if name not in present:
+                        headers.append((name, value))
+                        present.add(name)
                 message = {**message, "headers": headers}
             await send(message)
 

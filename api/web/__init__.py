@@ -11,6 +11,6 @@ that allows no inline script and nothing from another origin.
 
 from api.web.chat import router as chat_router
 from api.web.console import router as console_router
-from api.web.pages import install
+from api.web.pages import PAGE_HEADERS, install
 
-__all__ = ["chat_router", "console_router", "install"]
+__all__ = ["PAGE_HEADERS", "chat_router", "console_router", "install"]

@@ -1,5 +1,5 @@
-"""Rendering: the Jinja2 environment (autoescape on), the security headers of every page, the
-static files, and server-sent events.
+"""Rendering: the Jinja2 environment (autoescape on), the security headers of every page (applied
+by `api.middleware.SecurityHeaders`), the static files, and server-sent events.
 
 CSP: scripts and styles only from this origin, no inline script, nothing from elsewhere. The
 console may not be framed; the chat is framed by the brand's site (widget.js), so its
@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HERE = Path(__file__).parent
 TEMPLATES = Environment(
@@ -61,42 +60,29 @@ def render(template: str, status_code: int = 200, **context: Any) -> HTMLRespons
     return HTMLResponse(TEMPLATES.get_template(template).render(**context), status_code=status_code)
 
 
-class SecurityHeaders:
-    """CSP and friends on every page under /console, /chat and /widget.js."""
+def _page_headers(csp: str, *, framed: bool, session: bool) -> tuple[tuple[bytes, bytes], ...]:
+    headers = [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin")]
+    if not framed:
+        headers.append((b"x-frame-options", b"DENY"))
+    if session:
+        # Session pages: never cached, and kept out of the back/forward cache, where a page would
+        # hold its event stream open after the visitor left. (A route's own Cache-Control wins.)
+        headers.append((b"cache-control", b"no-store"))
+    return tuple(headers)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(("/console", "/chat", "/widget.js", "/static/web")):
-            await self.app(scope, receive, send)
-            return
-        csp = CHAT_CSP if path.startswith("/chat") else CONSOLE_CSP
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                if not path.startswith("/chat"):
-                    headers.append((b"x-frame-options", b"DENY"))
-                if path.startswith(("/console", "/chat")) and not any(k == b"cache-control" for k, _ in headers):
-                    # Session pages: never cached, and kept out of the back/forward cache, where a
-                    # page would hold its event stream open after the visitor left.
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+# The headers of every page under /console, /chat and /widget.js, for `api.middleware.SecurityHeaders`.
+PAGE_HEADERS = (
+    ("/chat", _page_headers(CHAT_CSP, framed=True, session=True)),
+    ("/console", _page_headers(CONSOLE_CSP, framed=False, session=True)),
+    ("/widget.js", _page_headers(CONSOLE_CSP, framed=False, session=False)),
+    ("/static/web", _page_headers(CONSOLE_CSP, framed=False, session=False)),
+)
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static/web", StaticFiles(directory=HERE / "static"), name="web-static")
-    app.add_middleware(SecurityHeaders)
 
 
 def change_stream(request: Request, fingerprint: Callable[[], Hashable]) -> StreamingResponse:
