@@ -80,6 +80,20 @@ class SendOutcome:
     error: str | None = None
 
 
+def refused(status_code: int, error: str) -> SendOutcome:
+    """A provider's error answer that is not a rate limit: a 4xx other than a timeout or a conflict
+    refuses the request itself (retrying cannot help); anything else is worth another attempt."""
+    permanent = 400 <= status_code < 500 and status_code not in (408, 409)
+    return SendOutcome(False, status_code, permanent=permanent, error=error)
+
+
+def retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """The HTTP Retry-After header as seconds, when it is a plain number (the HTTP-date form and
+    anything else unreadable leave the backoff to the outbox)."""
+    value = (headers.get("retry-after") or "").strip()
+    return float(value) if value.replace(".", "", 1).isdigit() else None
+
+
 def env_name(setting: str) -> str:
     return f"{ENV_PREFIX}{setting.upper()}"
 

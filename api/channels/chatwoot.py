@@ -13,7 +13,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.channels.base import Channel, ChannelMessage, OutgoingRequest, RemoteStatus, SendOutcome, Webhook
+from api.channels.base import (
+    Channel,
+    ChannelMessage,
+    OutgoingRequest,
+    RemoteStatus,
+    SendOutcome,
+    Webhook,
+    refused,
+    retry_after_seconds,
+)
 from api.channels.errors import ChannelNotConfigured
 from api.channels.store import store_webhook
 from api.deps import NowDep, RuntimeDep
@@ -100,13 +109,10 @@ class Chatwoot(Channel):
             return SendOutcome(True, status_code, provider_message_id=str(sent_id) if sent_id is not None else None)
         detail = f"Chatwoot answered HTTP {status_code}"
         if status_code == 429:
-            retry = headers.get("retry-after")
             return SendOutcome(
-                False, status_code, rate_limited=True,
-                retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None, error=detail,
+                False, status_code, rate_limited=True, retry_after=retry_after_seconds(headers), error=detail
             )
-        permanent = 400 <= status_code < 500 and status_code not in (408, 409)
-        return SendOutcome(False, status_code, permanent=permanent, error=detail)
+        return refused(status_code, detail)
 
 
 CHANNEL = Chatwoot()

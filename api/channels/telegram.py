@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.channels.base import Channel, ChannelMessage, OutgoingRequest, SendOutcome, Webhook
+from api.channels.base import Channel, ChannelMessage, OutgoingRequest, SendOutcome, Webhook, refused
 from api.channels.errors import BadSignature, ChannelNotConfigured
 from api.channels.store import store_webhook
 from api.deps import NowDep, RuntimeDep
@@ -83,8 +83,7 @@ class Telegram(Channel):
             # Flood control: Telegram says how many seconds to wait.
             wait = float(retry_after) if isinstance(retry_after, int | float) else None
             return SendOutcome(False, status_code, rate_limited=True, retry_after=wait, error=detail)
-        permanent = 400 <= status_code < 500 and status_code not in (408, 409)
-        return SendOutcome(False, status_code, permanent=permanent, error=detail)
+        return refused(status_code, detail)
 
 
 CHANNEL = Telegram()

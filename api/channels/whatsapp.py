@@ -25,6 +25,8 @@ from api.channels.base import (
     OutgoingRequest,
     SendOutcome,
     Webhook,
+    refused,
+    retry_after_seconds,
 )
 from api.channels.errors import BadSignature, ChannelNotConfigured
 from api.channels.store import store_webhook
@@ -157,17 +159,8 @@ class WhatsApp(Channel):
             f", error {code}: {error.get('message', '')}" if isinstance(error, dict) else ""
         )
         if status_code == 429 or code in RATE_LIMIT_CODES:
-            return SendOutcome(False, status_code, rate_limited=True, retry_after=_retry_after(headers), error=detail[:500])
-        permanent = 400 <= status_code < 500 and status_code not in (408, 409)
-        return SendOutcome(False, status_code, permanent=permanent, error=detail[:500])
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+            return SendOutcome(False, status_code, rate_limited=True, retry_after=retry_after_seconds(headers), error=detail[:500])
+        return refused(status_code, detail[:500])
 
 
 CHANNEL = WhatsApp()
