@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-from knowledge.text.calendar import month_words
+from knowledge.text.dates import MONTH_NUMBERS
 
 __all__ = ["DATE_AT_START", "UPDATE_STATEMENT", "without_update_statements"]
 
-_MONTHS = month_words()
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
 
 # Words that introduce the date a page was last changed.  Publication cues ("pubblicato il",
 # "posted on") are left out on purpose: a first publication date says nothing about currency.

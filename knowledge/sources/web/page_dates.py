@@ -14,11 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from knowledge.text import DATE_AT_START, UPDATE_STATEMENT, month_words
-
-_MONTHS = month_words()
-_VISIBLE = UPDATE_STATEMENT
-_BARE = DATE_AT_START
+from knowledge.text import DATE_AT_START, MONTH_NUMBERS, UPDATE_STATEMENT
 
 # Numeric dates are read day-first (the European order) unless the page says it is US English.
 _MONTH_FIRST_LANGS = {"en-us"}
@@ -56,7 +52,7 @@ def page_updated_at(
 def visible_dates(text: str, tz: ZoneInfo, *, month_first: bool = False) -> list[datetime]:
     """Every "updated on <date>" statement in `text`, Italian or English, as UTC datetimes."""
     out = []
-    for match in _VISIBLE.finditer(text):
+    for match in UPDATE_STATEMENT.finditer(text):
         parsed = _from_match(match, tz, month_first)
         if parsed is not None:
             out.append(parsed)
@@ -76,11 +72,11 @@ def _from_match(m: re.Match[str], tz: ZoneInfo, month_first: bool) -> datetime |
                 day, month = month, day
             local = datetime(year, month, day)
         elif g["dmy"]:
-            local = datetime(int(g["dy"]), _MONTHS[g["dm"].lower()], int(g["dd"]))
+            local = datetime(int(g["dy"]), MONTH_NUMBERS[g["dm"].lower()], int(g["dd"]))
         elif g["mdy"]:
-            local = datetime(int(g["my"]), _MONTHS[g["mm"].lower()], int(g["md"]))
+            local = datetime(int(g["my"]), MONTH_NUMBERS[g["mm"].lower()], int(g["md"]))
         else:
-            local = datetime(int(g["oy"]), _MONTHS[g["om"].lower()], 1)
+            local = datetime(int(g["oy"]), MONTH_NUMBERS[g["om"].lower()], 1)
     except ValueError:
         return None
     return _aware(local, tz)
@@ -99,7 +95,7 @@ def _parse_any(value: Any, tz: ZoneInfo, month_first: bool) -> datetime | None:
         return _aware(datetime.fromisoformat(raw), tz)
     except ValueError:
         pass
-    match = _BARE.match(raw)
+    match = DATE_AT_START.match(raw)
     return _from_match(match, tz, month_first) if match else None
 
 
