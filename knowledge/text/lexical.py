@@ -57,7 +57,13 @@ def search_tokens(text: str) -> list[str]:
     for word in words(text):
         if word in lexical.stopwords or (len(word) < 2 and not word.isdigit()):
             continue
-        out.extend(_stems_in_order(word, lexical.stemmers))
+        # Each distinct stem once, in the languages' order (plain loops: this runs on every
+        # query and on every sentence an answer weighs).
+        start = len(out)
+        for stemmer in lexical.stemmers:
+            stem = stemmer.stemWord(word)
+            if stem not in out[start:]:
+                out.append(stem)
     return out
 
 
