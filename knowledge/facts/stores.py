@@ -26,8 +26,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 from knowledge.documents import Document
 from knowledge.facts.addresses import PostalAddress, postal_addresses, street_key
@@ -36,21 +39,6 @@ from knowledge.hours import parse_hours_text
 from knowledge.jsonld import HOURS_FIELDS, is_store_node, text_value
 from knowledge.text import LANGUAGES, fold, language_data, slug
 
-# Italian cities whose English name differs (and foreign cities whose Italian name differs):
-# customers write "Turin" to an Italian brand and "Monaco" to an English one.
-CITY_EXONYMS: dict[str, tuple[str, ...]] = {
-    "torino": ("turin",), "milano": ("milan",), "padova": ("padua",), "venezia": ("venice",),
-    "firenze": ("florence",), "roma": ("rome",), "napoli": ("naples",), "genova": ("genoa",),
-    "mantova": ("mantua",), "siracusa": ("syracuse",), "bolzano": ("bozen",), "trento": ("trent",),
-    "londra": ("london",), "parigi": ("paris",), "berlino": ("berlin",), "ginevra": ("geneva",),
-    "zurigo": ("zurich",), "bruxelles": ("brussels",), "lisbona": ("lisbon",), "barcellona": ("barcelona",),
-    "marsiglia": ("marseille",), "lione": ("lyon",), "atene": ("athens",), "praga": ("prague",),
-    "varsavia": ("warsaw",), "edimburgo": ("edinburgh",), "copenaghen": ("copenhagen",),
-}  # fmt: skip
-_EXONYMS: dict[str, tuple[str, ...]] = dict(CITY_EXONYMS)
-for _it, _others in CITY_EXONYMS.items():
-    for _other in _others:
-        _EXONYMS.setdefault(_other, (_it,))
 _MIN_ALIAS = 4  # shorter name words ("la", "via", "srl") say nothing about which store
 
 
@@ -228,7 +216,7 @@ def _with_keys_and_aliases(
         used.add(key)
         aliases: list[str] = [_words_only(fold(entry["name"]))]
         if city:
-            aliases += [city, *_EXONYMS.get(city, ())]
+            aliases += [city, *_city_names().get(city, ())]
         if distinctive:
             aliases.append(" ".join(distinctive))
             aliases += [w for w in distinctive if len(everyone) > 1]
@@ -254,6 +242,17 @@ _REPEATED_ON_PAGES = 3
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _TITLE_SEPARATORS = re.compile(r"\s+[|–—·-]\s+|\s*[|–—·]\s*")
 
+
+
+@cache
+def _city_names() -> dict[str, tuple[str, ...]]:
+    """Each name of a city → its other names (`cities.yaml`, data rather than a table in code)."""
+    text = (resources.files("knowledge.facts") / "cities.yaml").read_text(encoding="utf-8")
+    names: dict[str, tuple[str, ...]] = {}
+    for group in yaml.safe_load(text)["cities"]:
+        for name in group:
+            names.setdefault(str(name), tuple(str(other) for other in group if other != name))
+    return names
 
 @dataclass(frozen=True)
 class _Description:
