@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.answers.units import answer_units
+from agent.turn.check import MIN_Z
 from agent.turn.state import Resources, Retrieval, Subject, Understanding
 from knowledge.index import KnowledgeBase, Passage, SearchMode
 from knowledge.text import fold
@@ -32,16 +33,25 @@ def retrieve(res: Resources, u: Understanding, *, query: str | None = None) -> R
     text = query if query is not None else u.query
     if not text:
         return Retrieval([], [])
-    usage = u.product is not None and u.intent.name not in PRODUCT_DATA_INTENTS
-    if usage and u.product is not None:
-        # "How do I descale the X?": the product is the context, not the topic. Its name would pull
-        # the search to its own feed row; the question without it finds the FAQ that answers.
-        text = without_words(text, u.product.tokens) or text
+    if u.product is not None and u.intent.name not in PRODUCT_DATA_INTENTS:
+        # "How do I descale the X?": the product may be the context, not the topic. Its name would
+        # pull the search to its own feed row; the question without it finds the FAQ that answers.
+        # When what is left matches nothing clearly ("do you have the X?", "does the X fit the Y?"),
+        # the product itself was the topic: its row competes with everything else.
+        topic = without_words(text, u.product.tokens)
+        if topic and topic != text:
+            usage = _retrieve(res, u, topic, products=False)
+            if usage.units and res.calibration.z(usage.units[0].similarity) >= MIN_Z:
+                return usage
+    return _retrieve(res, u, text, products=True)
+
+
+def _retrieve(res: Resources, u: Understanding, text: str, *, products: bool) -> Retrieval:
     passages = search(res.kb, text, u.subject, k=res.k, mode=res.retrieval_mode, store_names=res.store_names,
                       language=u.language)
     units = answer_units(text, passages, res.documents, res.kb.idf, clean=res.clean, language=u.language)
-    if usage:
-        units = [unit for unit in units if unit.kind != "product"] or units
+    if not products:
+        units = [unit for unit in units if unit.kind != "product"]
     return Retrieval(passages, units, lexical_doc(res, text))
 
 
