@@ -51,7 +51,10 @@ class DeliveryPolicy:
 
     base_delay: float = 5.0  # seconds before the first retry; doubles on each failure
     max_delay: float = 3600.0
-    max_attempts: int = 10  # then the delivery is marked failed
+    # Then the delivery is marked failed. 34 attempts on the schedule above span 24.4 hours (5 s,
+    # 10 s … 2,560 s, then hourly), so a receiver down for a day still gets every event; 10 gave
+    # up after 43 minutes, losing everything an hour-long outage held (fault drill, README).
+    max_attempts: int = 34
     timeout: float = 10.0  # per HTTP attempt
     poll_interval: float = 2.0  # how often to look for due rows when nothing wakes the worker
     batch_size: int = 20
