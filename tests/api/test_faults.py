@@ -1,0 +1,166 @@
+"""Fault drills fast enough for every run: the database going away (PostgreSQL behind a loopback
+relay that is cut, then restored), a full SQLite database, and a webhook receiver down for an
+hour of simulated time. For each: a customer message is stored whole or not at all, the client is
+told to retry (503/507 problem+json with Retry-After, never a 500), the service recovers without a
+restart, and every event reaches its receiver once.
+
+The slower drills (kill -9 of `sportello serve`, a real PostgreSQL restart under load, a tmpfs
+that fills up) are scripts: `python -m benchmarks.drills` (README, "Running in production")."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from agent.assistant import TurnResult
+from agent.conversation import Conversation
+from api import models
+from api.webhooks import DeliveryPolicy
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
+    PG_DATABASE,
+    PG_HOST,
+    PG_PORT,
+    WAIT,
+    EchoKnowledgeAssistant,
+    Service,
+    _pg_admin,
+    make_service_fixture,
+    postgres_answers,
+    postgres_database_fixture,
+)
+from tests.relay import TcpRelay
+
+NO_DELIVERY = DeliveryPolicy(enabled=False)
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(name="relay")
+def relay_fixture() -> Iterator[TcpRelay]:
+    if not postgres_answers():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
+        pytest.skip(f"PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
+    with TcpRelay(PG_HOST, PG_PORT) as relay:
+        yield relay
+
+
+@pytest.fixture(name="database_url")
+def relayed_database_url_fixture(relay: TcpRelay, postgres_database: str) -> Iterator[str]:
+    """PostgreSQL reached through `relay`, in a schema of its own."""
+    schema = postgres_database + uuid.uuid4().hex[:12]
+    with _pg_admin() as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    yield (
+        f"postgresql+psycopg://postgres@127.0.0.1:{relay.port}/{PG_DATABASE}"
+        f"?options=-csearch_path%3D{schema}&connect_timeout=3"
+    )
+    with _pg_admin() as connection:
+        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class HeldAssistant(EchoKnowledgeAssistant):
+    """Takes its turns like the echo assistant, except that a turn waits for `release` while
+    `hold` is set: the moment to pull the database away from under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = False
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def respond(self, conversation: Conversation, message: str, *, now: datetime | None = None) -> TurnResult:
+        if self.hold:
+            self.arrived.set()
+            assert self.release.wait(WAIT), "the test never released the turn"
+        return super().respond(conversation, message, now=now)
+
+
+def _assert_retry_later(response: httpx.Response, status: int = 503) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["status"] == status
+
+
+def _rows(service: Service, model: Any, conversation_id: str) -> int:
+    with service.app.state.runtime.db.session() as session:
+        return int(session.scalar(
+            select(func.count()).select_from(model).where(model.conversation_id == conversation_id)
+        ) or 0)
+
+
+# --- PostgreSQL out of reach ---------------------------------------------------------------------
+def test_requests_get_503_with_retry_after_while_postgresql_is_out_of_reach(
+    make_service: Any, relay: TcpRelay
+) -> None:
+    service = make_service(delivery=NO_DELIVERY)
+    assert service.send("c-1", "opening hours?", message_id="m-1").status_code == 200
+
+    relay.cut()
+
+    _assert_retry_later(service.send("c-1", "and returns?", message_id="m-2"))
+    _assert_retry_later(service.client.get("/v1/conversations/c-1", headers=service.key("channel")))
+
+
+def test_the_service_answers_again_once_postgresql_is_back_without_a_restart(
+    make_service: Any, relay: TcpRelay
+) -> None:
+    service = make_service(delivery=NO_DELIVERY)
+    assert service.send("c-1", "opening hours?", message_id="m-1").status_code == 200
+    relay.cut()
+    assert service.send("c-1", "and returns?", message_id="m-2").status_code == 503
+
+    relay.restore()
+
+    assert service.send("c-1", "and returns?", message_id="m-2").status_code == 200
+    messages = service.client.get("/v1/conversations/c-1", headers=service.key("channel")).json()["messages"]
+    assert [m["role"] for m in messages] == ["customer", "bot", "customer", "bot"]
+
+
+def test_a_turn_cut_off_by_a_database_outage_is_not_half_stored(make_service: Any, relay: TcpRelay) -> None:
+    assistant = HeldAssistant()
+    service = make_service(assistant=assistant, delivery=NO_DELIVERY)
+    service.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["message.received"]},
+                        headers=service.admin)
+    assistant.hold = True
+    answer: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answer.append(service.send("c-1", "opening hours?", message_id="m-1")))
+    sender.start()
+    assert assistant.arrived.wait(WAIT)
+
+    relay.cut()  # the turn's transaction (it holds the conversation's lock) dies under it
+    assistant.release.set()
+    sender.join(WAIT)
+    _assert_retry_later(answer[0])
+    relay.restore()
+
+    assert _rows(service, models.Message, "c-1") == 0
+    assert _rows(service, models.WebhookDelivery, "c-1") == 0
+    assistant.hold = False
+    assert service.send("c-1", "opening hours?", message_id="m-1").status_code == 200
+    assert _rows(service, models.Message, "c-1") == 2
+    assert _rows(service, models.WebhookDelivery, "c-1") == 1
+
+
+def test_a_database_outage_logs_no_traceback_and_no_customer_text(
+    make_service: Any, relay: TcpRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = make_service(delivery=NO_DELIVERY)
+    service.send("c-1", "opening hours?", message_id="m-1")
+    relay.cut()
+
+    with caplog.at_level(logging.INFO):
+        service.send("c-1", "my secret order 4242-XYZ", message_id="m-2")
+
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert not any("4242-XYZ" in r.getMessage() or "4242-XYZ" in str(r.__dict__) for r in caplog.records)
+    assert "database_unavailable" in [r.getMessage() for r in caplog.records]
