@@ -5,6 +5,7 @@ its PostgreSQL failing for real (open connections reset, new ones refused), with
         url = f"postgresql+psycopg://postgres@127.0.0.1:{relay.port}/test"
         relay.cut()       # every connection through it dies; connecting is refused
         relay.restore()   # connections go through again
+        relay.reset()     # only the open connections die (a backend terminated, a network blip)
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ class TcpRelay:
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def reset(self) -> None:
+        """Reset every relayed connection, and go on accepting new ones."""
+        with self._lock:
+            sockets, self._open = self._open, set()
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

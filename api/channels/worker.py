@@ -35,9 +35,11 @@ from api.channels.store import (
     finish_turn,
     record_send,
     release,
+    release_turn,
     ripe_conversations,
 )
 from api.conversations import InboundMessage, post_message
+from api.db import database_fault
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -152,8 +154,11 @@ class ChannelWorker:
                     wait = min(wait, max(0.0, (next_at - self.clock()).total_seconds()))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not kill the worker; try again later
-                log.exception("channel_worker_error")
+            except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                if database_fault(exc) is None:
+                    log.exception("channel_worker_error")
+                else:  # one line per poll while the database is away, not a traceback
+                    log.warning("channel_worker_database_unavailable", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=wait)
 
@@ -204,9 +209,17 @@ class ChannelWorker:
                     assistant=assistant,
                     now=now,
                 )
-            except Exception:
-                log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
+            except Exception as exc:
                 session.rollback()
+                if database_fault(exc) is not None:
+                    # The database failed under the turn (a restart, a lost connection), not the
+                    # turn itself: marking it failed would drop a message the provider was told
+                    # we have. Give it back; it is taken again once the database answers.
+                    log.warning("channel_turn_interrupted", extra={
+                        "conversation_id": turn.conversation_id, "error": type(exc).__name__})
+                    release_turn(session, turn.conversation_id)
+                    return False
+                log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
                 finish_turn(session, turn, [], state="failed", now=self.clock())
                 return True
             if not posted.replayed:

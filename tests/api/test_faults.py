@@ -37,6 +37,14 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     postgres_answers,
     postgres_database_fixture,
 )
+from tests.api.conftest_channels import (  # noqa: F401 (fixtures, used by name)
+    ChannelApp,
+    eventually,
+    make_channel_app_fixture,
+    provider_fixture,
+    wa_text,
+    whatsapp_payload,
+)
 from tests.relay import TcpRelay
 
 NO_DELIVERY = DeliveryPolicy(enabled=False)
@@ -164,3 +172,26 @@ def test_a_database_outage_logs_no_traceback_and_no_customer_text(
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
     assert not any("4242-XYZ" in r.getMessage() or "4242-XYZ" in str(r.__dict__) for r in caplog.records)
     assert "database_unavailable" in [r.getMessage() for r in caplog.records]
+
+
+def test_a_channel_message_whose_turn_lost_its_database_connection_is_answered_once_later(
+    make_channel_app: Any, relay: TcpRelay, provider: Any
+) -> None:
+    assistant = HeldAssistant()
+    assistant.hold = True
+    channels: ChannelApp = make_channel_app(assistant=assistant)
+    ack = channels.whatsapp(whatsapp_payload(wa_text("wamid.1", "Quali sono gli orari?")))
+    assert ack.status_code == 200  # acknowledged to Meta: from here on it must not be lost
+    assert assistant.arrived.wait(WAIT)
+
+    relay.reset()  # the turn's connection dies; the database itself answers again at once
+    assistant.hold = False
+    assistant.release.set()
+
+    assert len(provider.wait_accepted(1)) == 1
+    assert eventually(lambda: _roles(channels)) == ["customer", "bot"]
+
+
+def _roles(channels: ChannelApp) -> list[str]:
+    with channels.client.app.state.runtime.db.session() as session:  # type: ignore[attr-defined]
+        return [m.role for m in session.scalars(select(models.Message).order_by(models.Message.seq))]
