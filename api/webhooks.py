@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from api import models
-from api.db import Database, rows_affected
+from api.db import Database, database_fault, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
@@ -253,14 +253,18 @@ class DeliveryWorker:
                 sent = await self.deliver_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not kill the worker; try again later
-                log.exception("webhook_worker_error")
+            except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                if database_fault(exc) is None:
+                    log.exception("webhook_worker_error")
+                else:  # one line per poll while the database is away, not a traceback
+                    log.warning("webhook_worker_database_unavailable", extra={"error": type(exc).__name__})
             if sent >= self.policy.batch_size:
                 continue  # more may be due right now
             try:
                 wait = await asyncio.to_thread(self._seconds_until_due)
-            except Exception:
-                log.exception("webhook_worker_error")
+            except Exception as exc:
+                if database_fault(exc) is None:
+                    log.exception("webhook_worker_error")
                 wait = self.policy.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -195,3 +195,17 @@ def test_a_channel_message_whose_turn_lost_its_database_connection_is_answered_o
 def _roles(channels: ChannelApp) -> list[str]:
     with channels.client.app.state.runtime.db.session() as session:  # type: ignore[attr-defined]
         return [m.role for m in session.scalars(select(models.Message).order_by(models.Message.seq))]
+
+
+def test_the_background_workers_log_one_line_per_poll_and_no_traceback_while_the_database_is_away(
+    make_channel_app: Any, relay: TcpRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    channels: ChannelApp = make_channel_app()  # the webhook and channel workers both poll
+    with caplog.at_level(logging.INFO):
+        relay.cut()
+        events = ("webhook_worker_database_unavailable", "channel_worker_database_unavailable")
+        eventually(lambda: {r.getMessage() for r in caplog.records} >= set(events))
+        relay.restore()
+
+    assert channels.client.get("/healthz").status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
