@@ -208,6 +208,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._in_flight: set[str] = set()
+        self._unrecorded: list[_Outcome] = []
         self._pruned_at = float("-inf")
 
     async def start(self) -> None:
@@ -226,6 +227,8 @@ class DeliveryWorker:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        with contextlib.suppress(Exception):  # sends already made are attempts: store them if we can
+            await self._record_unrecorded()
         if self._in_flight:
             # Interrupted sends were not attempts: make them due again for the next start.
             await asyncio.to_thread(self._release, set(self._in_flight))
@@ -277,14 +280,26 @@ class DeliveryWorker:
         client = client or self._client
         if client is None:
             raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        await self._record_unrecorded()
         due = await asyncio.to_thread(self._claim_due)
         if not due:
             return 0
         self._in_flight.update(d.id for d in due)
         outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
-        await asyncio.to_thread(self._record, outcomes)
-        self._in_flight.difference_update(d.id for d in due)
+        self._unrecorded.extend(outcomes)
+        await self._record_unrecorded()
         return len(due)
+
+    async def _record_unrecorded(self) -> None:
+        """Store the outcomes of sends already made. When the database was away they wait here
+        and are stored first when it answers: their rows are still leased, and a lease that ran
+        out would send them a second time (the receiver got them already)."""
+        if not self._unrecorded:
+            return
+        outcomes = list(self._unrecorded)
+        await asyncio.to_thread(self._record, outcomes)
+        del self._unrecorded[: len(outcomes)]
+        self._in_flight.difference_update(o.id for o in outcomes)
 
     async def _send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
         headers = signature_headers(due.secret, due.id, due.payload, self.clock())

@@ -9,22 +9,26 @@ that fills up) are scripts: `python -m benchmarks.drills` (README, "Running in p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import func, select
 
 from agent.assistant import TurnResult
 from agent.conversation import Conversation
 from api import models
-from api.webhooks import DeliveryPolicy
+from api.metrics import Metrics
+from api.webhooks import DeliveryPolicy, DeliveryWorker
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     PG_DATABASE,
     PG_HOST,
@@ -32,6 +36,7 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     WAIT,
     EchoKnowledgeAssistant,
     Service,
+    WebhookReceiver,
     _pg_admin,
     make_service_fixture,
     postgres_answers,
@@ -209,3 +214,41 @@ def test_the_background_workers_log_one_line_per_poll_and_no_traceback_while_the
 
     assert channels.client.get("/healthz").status_code == 200
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+def test_a_delivery_sent_while_the_database_went_away_is_recorded_once_it_is_back_not_sent_again(
+    make_service: Any, relay: TcpRelay
+) -> None:
+    service = make_service(delivery=NO_DELIVERY)  # only the worker below sends
+    receiver = WebhookReceiver()
+    receiver.start()
+    try:
+        created = service.client.post(
+            "/v1/webhooks", json={"url": receiver.url, "events": ["message.received"]}, headers=service.admin
+        ).json()
+        receiver.secret = created["secret"]
+        assert service.send("c-1", "opening hours?", message_id="m-1").status_code == 200
+        now = [datetime.now(UTC)]
+        worker = DeliveryWorker(service.app.state.runtime.db, DeliveryPolicy(), Metrics(), clock=lambda: now[0])
+
+        async def drill() -> None:
+            async with httpx.AsyncClient(timeout=5) as client:
+                receiver.hold = threading.Event()  # the send is in flight when the database goes
+                sending = asyncio.create_task(worker.deliver_due(client))
+                await asyncio.to_thread(receiver.wait_arrived, 1)
+                relay.cut()
+                receiver.hold.set()
+                with pytest.raises(sqlalchemy.exc.OperationalError):
+                    await sending  # the outcome could not be stored
+                relay.restore()
+                now[0] += timedelta(seconds=DeliveryPolicy().lease + 1)  # past the claim's lease
+                while await worker.deliver_due(client):
+                    pass
+
+        asyncio.run(drill())
+    finally:
+        receiver.stop()
+
+    assert Counter(r.headers["webhook-id"] for r in receiver.requests).most_common(1)[0][1] == 1
+    with service.app.state.runtime.db.session() as session:
+        assert [row.status for row in session.scalars(select(models.WebhookDelivery))] == ["delivered"]
