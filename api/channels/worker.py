@@ -98,6 +98,7 @@ class ChannelWorker:
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._in_flight: set[int] = set()
+        self._unrecorded: list[tuple[DueSend, SendOutcome]] = []  # sent, outcome not stored yet
         self._windows = {c.name: c.reply_window for c in channels if c.reply_window is not None}
         event.listen(runtime.db.sessions, "after_commit", self._after_commit)
 
@@ -121,6 +122,8 @@ class ChannelWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        with contextlib.suppress(Exception):  # sends already made: store them if the database lets us
+            await asyncio.to_thread(self._record, self._unrecorded)
         if self._in_flight:
             await asyncio.to_thread(self._release, set(self._in_flight))
             self._in_flight.clear()
@@ -269,13 +272,14 @@ class ChannelWorker:
         client = client or self._client
         if client is None:
             raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        await asyncio.to_thread(self._record, self._unrecorded)
         due, next_at = await asyncio.to_thread(self._claim)
         if not due:
             return 0, next_at
         self._in_flight.update(d.seq for d in due)
         outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
-        await asyncio.to_thread(self._record, list(zip(due, outcomes, strict=True)))
-        self._in_flight.difference_update(d.seq for d in due)
+        self._unrecorded.extend(zip(due, outcomes, strict=True))
+        await asyncio.to_thread(self._record, self._unrecorded)
         return len(due), next_at
 
     def _claim(self) -> tuple[list[DueSend], datetime | None]:
@@ -315,9 +319,15 @@ class ChannelWorker:
         return text
 
     def _record(self, results: list[tuple[DueSend, SendOutcome]]) -> None:
-        for due, outcome in results:
+        """Store the outcomes of sends made, taking each off `results` once stored. Those the
+        database could not take stay there and are stored first when it answers: their rows are
+        still leased, and a lease that ran out would send the customer the same message again."""
+        while results:
+            due, outcome = results[0]
             with self.runtime.db.session() as session:
                 result = record_send(session, due, outcome, self.backoff, now=self.clock())
+            results.pop(0)
+            self._in_flight.discard(due.seq)
             log.info(
                 "channel_send",
                 extra={

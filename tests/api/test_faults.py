@@ -16,17 +16,22 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy.exc
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from agent.assistant import TurnResult
 from agent.conversation import Conversation
 from api import models
+from api.app import create_app
+from api.channels import ChannelWorker
 from api.metrics import Metrics
 from api.webhooks import DeliveryPolicy, DeliveryWorker
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
@@ -43,7 +48,9 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     postgres_database_fixture,
 )
 from tests.api.conftest_channels import (  # noqa: F401 (fixtures, used by name)
+    FAST_CHANNELS,
     ChannelApp,
+    channel_settings,
     eventually,
     make_channel_app_fixture,
     provider_fixture,
@@ -252,3 +259,33 @@ def test_a_delivery_sent_while_the_database_went_away_is_recorded_once_it_is_bac
     assert Counter(r.headers["webhook-id"] for r in receiver.requests).most_common(1)[0][1] == 1
     with service.app.state.runtime.db.session() as session:
         assert [row.status for row in session.scalars(select(models.WebhookDelivery))] == ["delivered"]
+
+
+def test_a_channel_reply_sent_while_the_database_went_away_is_not_sent_to_the_customer_again(
+    tmp_path: Path, database_url: str, relay: TcpRelay, provider: Any
+) -> None:
+    settings = channel_settings(tmp_path, database_url, provider)
+    app = create_app(settings, assistant=EchoKnowledgeAssistant(), delivery=NO_DELIVERY,
+                     channel_policy=replace(FAST_CHANNELS, enabled=False))  # only the worker below runs
+    now = [datetime.now(UTC)]
+    with TestClient(app) as client:
+        channels = ChannelApp(client, None)
+        assert channels.whatsapp(whatsapp_payload(wa_text("wamid.1", "Quali sono gli orari?"))).status_code == 200
+        now[0] = datetime.now(UTC)  # the message has arrived by the worker's clock
+        worker = ChannelWorker(app.state.runtime, FAST_CHANNELS, clock=lambda: now[0])
+
+        async def drill() -> None:
+            async with httpx.AsyncClient(timeout=5) as http:
+                assert (await worker.take_turns())[0] == 1  # the reply is queued
+                provider.on_request = relay.cut  # the database goes while the reply is on its way
+                with pytest.raises(sqlalchemy.exc.OperationalError):
+                    await worker.send_due(http)
+                provider.on_request = None
+                relay.restore()
+                now[0] += timedelta(seconds=FAST_CHANNELS.lease + 1)  # past the send's lease
+                while (await worker.send_due(http))[0]:
+                    pass
+
+        asyncio.run(drill())
+
+    assert len(provider.requests) == 1
