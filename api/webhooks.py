@@ -248,7 +248,7 @@ class DeliveryWorker:
         assert self._wake is not None
         while True:
             self._wake.clear()
-            sent = 0
+            sent, failed = 0, False
             try:
                 if time.monotonic() - self._pruned_at > _PRUNE_EVERY:
                     self._pruned_at = time.monotonic()
@@ -257,18 +257,22 @@ class DeliveryWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                failed = True
                 if database_fault(exc) is None:
                     log.exception("webhook_worker_error")
                 else:  # one line per poll while the database is away, not a traceback
                     log.warning("webhook_worker_database_unavailable", extra={"error": type(exc).__name__})
             if sent >= self.policy.batch_size:
                 continue  # more may be due right now
+            wait = self.policy.poll_interval
             try:
-                wait = await asyncio.to_thread(self._seconds_until_due)
+                # After a failure, a poll interval: a database that reads but cannot write (a full
+                # disk) still shows the rows as due, and asking again at once was a busy loop.
+                if not failed:
+                    wait = await asyncio.to_thread(self._seconds_until_due)
             except Exception as exc:
                 if database_fault(exc) is None:
                     log.exception("webhook_worker_error")
-                wait = self.policy.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 

@@ -5,6 +5,8 @@ drill `python -m benchmarks.drills disk_full` fills a real tmpfs). The message i
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import Engine, event, func, select, text
 from api import models
 from api.webhooks import DeliveryPolicy
 from tests.api.conftest_api import Service, make_service_fixture  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_channels import eventually
 
 # Over SQLite's page (4 KiB): storing it needs new overflow pages, which a full file cannot add.
 LONG_TEXT = "opening hours? " + "a question with many words " * 140
@@ -86,3 +89,31 @@ def test_the_service_stores_the_message_once_space_returns(subscribed: Service) 
     assert subscribed.send("c-1", LONG_TEXT, message_id="m-2").status_code == 200
     assert _stored(subscribed, models.Message, "c-1") == 4
     assert _stored(subscribed, models.WebhookDelivery, "c-1") == 2
+
+
+def test_the_webhook_worker_waits_between_polls_while_the_database_refuses_writes(
+    make_service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = make_service()  # the webhook worker runs, polling every 0.2 s
+    service.client.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["message.received"]}, headers=service.admin
+    )
+    engine = service.app.state.runtime.db.engine
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:  # reads work, every write fails
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    with caplog.at_level(logging.WARNING, logger="api.webhooks"):
+        assert service.send("c-1", "opening hours?").status_code == 200  # a delivery to retry
+        event.listen(engine, "connect", read_only)
+        engine.dispose()
+        failures = eventually(lambda: _three([r for r in caplog.records if r.name == "api.webhooks"]))
+        event.remove(engine, "connect", read_only)
+        engine.dispose()
+
+    gaps = [later.created - earlier.created for earlier, later in itertools.pairwise(failures)]
+    assert min(gaps) >= 0.15, gaps  # a poll interval apart, not a busy loop
+
+
+def _three(records: list[logging.LogRecord]) -> list[logging.LogRecord] | None:
+    return records[:3] if len(records) >= 3 else None
