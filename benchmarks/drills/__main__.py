@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchmarks.drills import disk_full, kill9, postgres_restart
@@ -31,6 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = [name for name in DRILLS if not args.drills or any(name.startswith(d) for d in args.drills)]
     results: dict[str, Any] = {}
+    console = Console(width=200)
     for name in chosen:
         run, verdict = DRILLS[name]
         started = time.monotonic()
@@ -41,7 +43,7 @@ def main() -> None:
             result = {"passed": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
         result["seconds"] = round(time.monotonic() - started, 1)
         results[name] = result
-        Console().print(f"{name}: {'passed' if result['passed'] else 'FAILED'} in {result['seconds']} s")
+        console.print(escape(f"{name}: {'passed' if result['passed'] else 'FAILED'} in {result['seconds']} s"))
     table = Table(title="fault drills")
     for column in ("drill", "result", "acked", "lost", "doubled", "half-stored", "events once / all", "statuses seen",
                    "notes"):
@@ -49,10 +51,10 @@ def main() -> None:
     for name, r in results.items():
         events = f"{r.get('events', 0) - r.get('events_missing', 0) - r.get('events_duplicated', 0)} / {r.get('events', '-')}"
         notes = r.get("error") or r.get("notes", "")
-        table.add_row(name, "passed" if r["passed"] else "FAILED", str(r.get("acknowledged", "-")), str(r.get("lost", "-")),
+        table.add_row(escape(name), "passed" if r["passed"] else "FAILED", str(r.get("acknowledged", "-")), str(r.get("lost", "-")),
                       str(r.get("doubled", "-")), str(r.get("half_stored", "-")), events,
-                      " ".join(f"{k}×{v}" for k, v in sorted(r.get("statuses", {}).items())), str(notes))
-    Console().print(table)
+                      " ".join(f"{k}×{v}" for k, v in sorted(r.get("statuses", {}).items())), escape(str(notes)))
+    console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(f"wrote {args.json}")

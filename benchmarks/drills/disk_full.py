@@ -94,7 +94,8 @@ def _drill(folder: Path, disk: Path, receiver: h.Receiver) -> dict[str, Any]:
         "events_duplicated": len(delivered["duplicated"]),
         "outbox": ledger["outbox"],
         "log": h.log_findings(service.log_text(), outcome),
-        "notes": f"tmpfs {SIZE}",
+        "notes": f"tmpfs {SIZE}: {len(refused)} refused with 507, {sum(1 for s in retried if s in (200, 201))} "
+                 f"taken once space returned; /readyz {readyz_full} while full",
     }
 
 

@@ -105,6 +105,10 @@ def _drill(folder: Path, url: str, llm: h.LLMEndpoint, feeds: h.FeedServer, rece
     ledger = h.ledger(url, outcome)
     result.update(_summary(ledger, h.deliveries(receiver, ledger.pop("outbox_ids")), outcome))
     result["log"] = h.log_findings(service.log_text(), outcome)
+    result["notes"] = (f"turn retried: {result.get('retry_status')}; killed sync job: {result.get('killed_sync_job')}; "
+                       f"previous index served: {result.get('previous_index_serves')}; new sync: "
+                       f"{result.get('new_sync_job')}; restarts {result.get('restart_after_turn_s')} s, "
+                       f"{result.get('restart_after_sync_s')} s to ready")
     return result
 
 

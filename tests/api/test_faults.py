@@ -1,9 +1,11 @@
-"""Fault drills fast enough for every run: the database going away (PostgreSQL behind a loopback
-relay that is cut, then restored), a full SQLite database, and a webhook receiver down for an
-hour of simulated time. For each: a customer message is stored whole or not at all, the client is
-told to retry (503/507 problem+json with Retry-After, never a 500), the service recovers without a
-restart, and every event reaches its receiver once.
+"""Fault drills fast enough for every run: PostgreSQL going away under the service, reached
+through a loopback relay that is cut (every connection reset, new ones refused), reset (open
+connections die, a blip) and restored. A customer message is stored whole or not at all, the
+client is told to retry (503 problem+json with Retry-After, never a 500, no traceback in the log),
+the service recovers without a restart, a channel message acknowledged to the provider is still
+answered once, and a send made while the database was away is not made again.
 
+A full database: tests/api/test_disk_full.py; a receiver down for an hour: test_receiver_outage.py.
 The slower drills (kill -9 of `sportello serve`, a real PostgreSQL restart under load, a tmpfs
 that fills up) are scripts: `python -m benchmarks.drills` (README, "Running in production")."""
 
