@@ -12,8 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
+import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -38,6 +39,38 @@ def make_engine(url: str) -> Engine:
         _serialize_transactions(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+
+
+DatabaseFault = Literal["full", "unavailable"]
+
+# SQLite's OperationalError also covers SQL errors ("no such table"): only these result codes say
+# the database itself is out of reach or out of space (https://www.sqlite.org/rescode.html).
+_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL")
+_SQLITE_FULL = "SQLITE_FULL"
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL, Appendix A)
+
+
+def database_fault(exc: BaseException) -> DatabaseFault | None:
+    """What a failed statement says about the database rather than about the statement: `full`
+    (no space to write), `unavailable` (unreachable, restarting, its connection lost or busy), or
+    None (anything else, a bug). A request that meets a fault can be retried later as it was."""
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorname", None)
+    if isinstance(sqlite_code, str):
+        if sqlite_code == _SQLITE_FULL:
+            return "full"
+        return "unavailable" if sqlite_code.startswith(_SQLITE_UNAVAILABLE) else None
+    if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+        return "full"
+    # PEP 249: OperationalError is about the database's operation (connection lost, server shut
+    # down, out of resources), not the programmer's SQL; InterfaceError a closed connection.
+    if exc.connection_invalidated or isinstance(
+        exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+    ):
+        return "unavailable"
+    return None
 
 
 def rows_affected(result: Result[Any]) -> int:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api import errors
+from api.db import database_fault
 from api.schemas import PATTERN_HINTS
 from knowledge import (
     IndexUnavailable,
@@ -30,6 +31,10 @@ from knowledge import (
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client is told to wait: a restarting database is back in seconds; a full disk waits
+# for someone to free space.
+UNAVAILABLE_RETRY_AFTER = 2
+FULL_RETRY_AFTER = 30
 
 # Most specific class first is not needed: the lookup walks the exception's MRO.
 STATUS_OF: dict[type[BaseException], int] = {
@@ -182,6 +187,36 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database out of reach (PostgreSQL restarting, the network gone) or out of space: the
+    # request was not carried out (its transaction rolled back) and may be sent again as it was. One
+    # warning with the error's class and code, no traceback: the message would quote the statement.
+    fault = database_fault(exc)
+    if fault is None:
+        return await _unexpected(request, exc)
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    event = "database_full" if fault == "full" else "database_unavailable"
+    log.warning(event, extra={"path": request.url.path, "error": type(orig or exc).__name__, "code": code})
+    if fault == "full":
+        return problem(
+            507,
+            "the database has no space left to store this; nothing was stored: retry once space is freed",
+            title="Database full",
+            slug="database-full",
+            instance=request.url.path,
+            headers={"Retry-After": str(FULL_RETRY_AFTER)},
+        )
+    return problem(
+        503,
+        "the database is unavailable; nothing was stored: retry shortly",
+        title="Database unavailable",
+        slug="database-unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("request_crashed", extra={"path": request.url.path, "error": type(exc).__name__})
     return problem(500, "the service failed unexpectedly; the error is logged", instance=request.url.path)
@@ -193,4 +228,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.ServiceError, _domain_error)
     app.add_exception_handler(KnowledgeError, _domain_error)
     app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from api import models
-from api.db import Database, rows_affected
+from api.db import Database, database_fault, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
@@ -51,7 +51,10 @@ class DeliveryPolicy:
 
     base_delay: float = 5.0  # seconds before the first retry; doubles on each failure
     max_delay: float = 3600.0
-    max_attempts: int = 10  # then the delivery is marked failed
+    # Then the delivery is marked failed. 34 attempts on the schedule above span 24.4 hours (5 s,
+    # 10 s … 2,560 s, then hourly), so a receiver down for a day still gets every event; 10 gave
+    # up after 43 minutes, losing everything an hour-long outage held (fault drill, README).
+    max_attempts: int = 34
     timeout: float = 10.0  # per HTTP attempt
     poll_interval: float = 2.0  # how often to look for due rows when nothing wakes the worker
     batch_size: int = 20
@@ -205,6 +208,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._in_flight: set[str] = set()
+        self._unrecorded: list[_Outcome] = []
         self._pruned_at = float("-inf")
 
     async def start(self) -> None:
@@ -223,6 +227,8 @@ class DeliveryWorker:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        with contextlib.suppress(Exception):  # sends already made are attempts: store them if we can
+            await self._record_unrecorded()
         if self._in_flight:
             # Interrupted sends were not attempts: make them due again for the next start.
             await asyncio.to_thread(self._release, set(self._in_flight))
@@ -242,7 +248,7 @@ class DeliveryWorker:
         assert self._wake is not None
         while True:
             self._wake.clear()
-            sent = 0
+            sent, failed = 0, False
             try:
                 if time.monotonic() - self._pruned_at > _PRUNE_EVERY:
                     self._pruned_at = time.monotonic()
@@ -250,15 +256,23 @@ class DeliveryWorker:
                 sent = await self.deliver_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not kill the worker; try again later
-                log.exception("webhook_worker_error")
+            except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                failed = True
+                if database_fault(exc) is None:
+                    log.exception("webhook_worker_error")
+                else:  # one line per poll while the database is away, not a traceback
+                    log.warning("webhook_worker_database_unavailable", extra={"error": type(exc).__name__})
             if sent >= self.policy.batch_size:
                 continue  # more may be due right now
+            wait = self.policy.poll_interval
             try:
-                wait = await asyncio.to_thread(self._seconds_until_due)
-            except Exception:
-                log.exception("webhook_worker_error")
-                wait = self.policy.poll_interval
+                # After a failure, a poll interval: a database that reads but cannot write (a full
+                # disk) still shows the rows as due, and asking again at once was a busy loop.
+                if not failed:
+                    wait = await asyncio.to_thread(self._seconds_until_due)
+            except Exception as exc:
+                if database_fault(exc) is None:
+                    log.exception("webhook_worker_error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
@@ -270,14 +284,26 @@ class DeliveryWorker:
         client = client or self._client
         if client is None:
             raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        await self._record_unrecorded()
         due = await asyncio.to_thread(self._claim_due)
         if not due:
             return 0
         self._in_flight.update(d.id for d in due)
         outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
-        await asyncio.to_thread(self._record, outcomes)
-        self._in_flight.difference_update(d.id for d in due)
+        self._unrecorded.extend(outcomes)
+        await self._record_unrecorded()
         return len(due)
+
+    async def _record_unrecorded(self) -> None:
+        """Store the outcomes of sends already made. When the database was away they wait here
+        and are stored first when it answers: their rows are still leased, and a lease that ran
+        out would send them a second time (the receiver got them already)."""
+        if not self._unrecorded:
+            return
+        outcomes = list(self._unrecorded)
+        await asyncio.to_thread(self._record, outcomes)
+        del self._unrecorded[: len(outcomes)]
+        self._in_flight.difference_update(o.id for o in outcomes)
 
     async def _send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
         headers = signature_headers(due.secret, due.id, due.payload, self.clock())

@@ -311,6 +311,17 @@ def finish_turn(
     session.commit()
 
 
+def release_turn(session: Session, conversation_id: str) -> None:
+    """Give back a claimed turn unfinished: its messages stay claimed under their turn key, so the
+    next claim takes the same group again and the transcript's idempotency answers it once."""
+    session.execute(
+        update(ChannelConversation).execution_options(synchronize_session=False)
+        .where(ChannelConversation.conversation_id == conversation_id)
+        .values(turn_lease_until=None)
+    )
+    session.commit()
+
+
 # --- the outbox ------------------------------------------------------------------------------
 def enqueue(
     session: Session,

@@ -35,9 +35,11 @@ from api.channels.store import (
     finish_turn,
     record_send,
     release,
+    release_turn,
     ripe_conversations,
 )
 from api.conversations import InboundMessage, post_message
+from api.db import database_fault
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class ChannelWorker:
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._in_flight: set[int] = set()
+        self._unrecorded: list[tuple[DueSend, SendOutcome]] = []  # sent, outcome not stored yet
         self._windows = {c.name: c.reply_window for c in channels if c.reply_window is not None}
         event.listen(runtime.db.sessions, "after_commit", self._after_commit)
 
@@ -119,6 +122,8 @@ class ChannelWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        with contextlib.suppress(Exception):  # sends already made: store them if the database lets us
+            await asyncio.to_thread(self._record, self._unrecorded)
         if self._in_flight:
             await asyncio.to_thread(self._release, set(self._in_flight))
             self._in_flight.clear()
@@ -152,8 +157,11 @@ class ChannelWorker:
                     wait = min(wait, max(0.0, (next_at - self.clock()).total_seconds()))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not kill the worker; try again later
-                log.exception("channel_worker_error")
+            except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                if database_fault(exc) is None:
+                    log.exception("channel_worker_error")
+                else:  # one line per poll while the database is away, not a traceback
+                    log.warning("channel_worker_database_unavailable", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=wait)
 
@@ -204,9 +212,17 @@ class ChannelWorker:
                     assistant=assistant,
                     now=now,
                 )
-            except Exception:
-                log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
+            except Exception as exc:
                 session.rollback()
+                if database_fault(exc) is not None:
+                    # The database failed under the turn (a restart, a lost connection), not the
+                    # turn itself: marking it failed would drop a message the provider was told
+                    # we have. Give it back; it is taken again once the database answers.
+                    log.warning("channel_turn_interrupted", extra={
+                        "conversation_id": turn.conversation_id, "error": type(exc).__name__})
+                    release_turn(session, turn.conversation_id)
+                    return False
+                log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
                 finish_turn(session, turn, [], state="failed", now=self.clock())
                 return True
             if not posted.replayed:
@@ -256,13 +272,14 @@ class ChannelWorker:
         client = client or self._client
         if client is None:
             raise RuntimeError("the worker is not started; pass an httpx.AsyncClient or call start()")
+        await asyncio.to_thread(self._record, self._unrecorded)
         due, next_at = await asyncio.to_thread(self._claim)
         if not due:
             return 0, next_at
         self._in_flight.update(d.seq for d in due)
         outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
-        await asyncio.to_thread(self._record, list(zip(due, outcomes, strict=True)))
-        self._in_flight.difference_update(d.seq for d in due)
+        self._unrecorded.extend(zip(due, outcomes, strict=True))
+        await asyncio.to_thread(self._record, self._unrecorded)
         return len(due), next_at
 
     def _claim(self) -> tuple[list[DueSend], datetime | None]:
@@ -302,9 +319,15 @@ class ChannelWorker:
         return text
 
     def _record(self, results: list[tuple[DueSend, SendOutcome]]) -> None:
-        for due, outcome in results:
+        """Store the outcomes of sends made, taking each off `results` once stored. Those the
+        database could not take stay there and are stored first when it answers: their rows are
+        still leased, and a lease that ran out would send the customer the same message again."""
+        while results:
+            due, outcome = results[0]
             with self.runtime.db.session() as session:
                 result = record_send(session, due, outcome, self.backoff, now=self.clock())
+            results.pop(0)
+            self._in_flight.discard(due.seq)
             log.info(
                 "channel_send",
                 extra={

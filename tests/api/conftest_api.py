@@ -305,6 +305,8 @@ class WebhookReceiver:
     secret: str | None = None
     # When given, each request waits for this event before it is answered (a stuck receiver).
     hold: threading.Event | None = None
+    # The port to listen on (0: any free one); a fixed one lets a receiver come back where it was.
+    port: int = 0
     requests: list[Delivery] = field(default_factory=list)
     arrived: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -338,7 +340,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()

@@ -67,6 +67,8 @@ class ProviderStandIn:
     `count` requests fail that way first. Every request is recorded, accepted or not."""
 
     requests: list[Sent] = field(default_factory=list)
+    # Called with each request before it is answered (a test pulls the database away there).
+    on_request: Callable[[], None] | None = None
     _failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -91,6 +93,8 @@ class ProviderStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if stand_in.on_request is not None:
+                    stand_in.on_request()
                 status, answer = stand_in._answer(self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
