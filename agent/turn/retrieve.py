@@ -9,9 +9,9 @@ from agent.answers.units import answer_units
 from agent.turn.check import MIN_Z
 from agent.turn.state import Resources, Retrieval, Subject, Understanding
 from knowledge.index import KnowledgeBase, Passage, SearchMode
-from knowledge.text import fold
+from knowledge.text import fold, search_tokens
 
-__all__ = ["lexical_doc", "rerank", "retrieve", "search"]
+__all__ = ["carries", "lexical_doc", "rerank", "retrieve", "search"]
 
 
 def search(
@@ -43,7 +43,18 @@ def retrieve(res: Resources, u: Understanding, *, query: str | None = None) -> R
             usage = _retrieve(res, u, topic, products=False)
             if usage.units and res.calibration.z(usage.units[0].similarity) >= MIN_Z:
                 return usage
+            full = _retrieve(res, u, text, products=True)
+            # The product's own row answers only what it speaks of: "is it good for bagels?" (its
+            # row says "bagel setting"), not "how do I descale it?" (a question no source answers).
+            units = [unit for unit in full.units if unit.kind != "product" or carries(unit.text, topic)]
+            return replace(full, units=units)
     return _retrieve(res, u, text, products=True)
+
+
+def carries(text: str, question: str) -> bool:
+    """Whether `text` speaks of any of the question's content words (a question of none: it does)."""
+    asked = set(search_tokens(question))
+    return not asked or bool(asked & set(search_tokens(text)))
 
 
 def _retrieve(res: Resources, u: Understanding, text: str, *, products: bool) -> Retrieval:

@@ -67,3 +67,23 @@ def test_a_product_the_shop_does_not_sell_is_handed_off(homely: Assistant) -> No
     reply = ask(homely, "Do you sell sofas?")
     assert not reply.grounded
     assert reply.handoff is not None and reply.handoff.reason == HandoffReason.NO_ANSWER
+
+
+def test_a_question_about_a_product_as_such_is_answered_from_its_row(homely: Assistant) -> None:
+    # Without the product's name nothing is left to search for: the product is the topic.
+    reply = ask(homely, "Have you got the Crumb toaster?")
+    assert reply.grounded and reply.handoff is None
+    assert [c.source_id for c in reply.citations] == ["products"]
+    assert "out of stock" in reply.text
+
+
+def test_a_product_row_answers_what_it_speaks_of(homely: Assistant) -> None:
+    reply = ask(homely, "Crumb toaster: is it any good for bagels?")
+    assert [c.source_id for c in reply.citations] == ["products"]
+    assert "bagel" in reply.text
+
+
+def test_a_usage_question_no_source_answers_is_handed_off_not_given_the_product_row(homely: Assistant) -> None:
+    reply = ask(homely, "How do I descale the Crumb toaster?")
+    assert not reply.grounded
+    assert reply.handoff is not None and reply.handoff.reason == HandoffReason.NO_ANSWER
