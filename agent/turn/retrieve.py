@@ -42,7 +42,8 @@ def retrieve(res: Resources, u: Understanding, *, query: str | None = None) -> R
     units = answer_units(text, passages, res.documents, res.kb.idf, clean=res.clean, language=u.language)
     if usage:
         units = [unit for unit in units if unit.kind != "product"] or units
-    return Retrieval(passages, units, lexical_doc(res, text))
+    lexical_only = any(p.lexical_only for p in passages) or (not passages and res.kb.vector_outage is not None)
+    return Retrieval(passages, units, lexical_doc(res, text), lexical_only=lexical_only)
 
 
 def lexical_doc(res: Resources, text: str) -> str | None:
