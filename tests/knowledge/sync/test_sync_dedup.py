@@ -11,8 +11,7 @@ import pytest
 
 from knowledge.index import KnowledgeBase
 from knowledge.sources import load_manifest
-from knowledge.sync import sync_manifest
-from knowledge.sync.run import same_text_key
+from knowledge.sync import same_text_key, sync_manifest
 from tests.knowledge.sync.test_sync import sitemap
 from tests.sites import LoopbackSite, serve_site
 
