@@ -220,9 +220,10 @@ class KnowledgeBase:
             if self._wants_matrix:
                 ids, matrix = index.all_embeddings()
                 norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-                self._matrix = matrix / np.where(norms == 0, 1, norms)
+                # The ids before the matrix: a turn running alongside reads the matrix first.
                 self._matrix_ids = ids
                 self._row = None
+                self._matrix = matrix / np.where(norms == 0, 1, norms)
             self.index = index
             name = index.name
         except ChromaUnreachable as exc:
