@@ -31,7 +31,7 @@ from agent.turn import decide
 from agent.turn.check import check
 from agent.turn.compose import compose
 from agent.turn.retrieve import retrieve
-from agent.turn.state import Assessment, Resources, TurnState, Understanding
+from agent.turn.state import Assessment, Resources, Retrieval, TurnState, Understanding
 from agent.turn.understand import reconsider, understand
 from knowledge import Manifest
 from knowledge.facts import store_directory
@@ -130,9 +130,10 @@ class Assistant:
             else ConversationUpdate((), dict(conversation.focus), conversation.held_by)
         )
         log.info(
-            "agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d ms=%.1f",
+            "agent.reply intent=%s grounded=%s handoff=%s citations=%d warnings=%d retrieval=%s ms=%.1f",
             trace.get("intent"), reply.grounded, reply.handoff.reason if reply.handoff else None,
-            len(reply.citations), len(reply.warnings), trace["latency_ms"],
+            len(reply.citations), len(reply.warnings), (trace.get("retrieval") or {}).get("mode"),
+            trace["latency_ms"],
         )
         return TurnResult(reply, update)
 
@@ -164,6 +165,7 @@ class Assistant:
         state.trace.update({
             "composer": composition.composer,
             "answer_kind": composition.kind,
+            "retrieval": _retrieval_trace(res, retrieval),
             "passages": [p.chunk_id for p in retrieval.passages],
             "candidate": [c.url or c.source_id for c in composition.citations],
             "grounding": {"level": checked.level, "similarity": checked.similarity, "z": checked.z,
@@ -215,6 +217,14 @@ def failed_reply(message: str, language: str | None = None) -> Reply:
                  trace={"composer": "failed", "intent": None})
 
 
+def _retrieval_trace(res: Resources, retrieval: Retrieval) -> dict[str, Any]:
+    """How the passages were found: the configured mode, or lexical-only while the vector index
+    (a Chroma server) does not answer, with its error."""
+    if retrieval.lexical_only:
+        return {"mode": "lexical_only", "reason": "vector_index_unreachable", "error": res.kb.vector_outage}
+    return {"mode": res.retrieval_mode}
+
+
 def _understanding_trace(u: Understanding) -> dict[str, Any]:
     return {
         "intent": u.intent.name,
@@ -247,6 +257,9 @@ def _clean(text: str) -> str:
 
 def build_assistant(settings: Settings, manifest: Manifest) -> Assistant:
     """The assistant for a deployment: the index in the data dir, the composer the settings name."""
-    kb = KnowledgeBase.open(settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings))
+    kb = KnowledgeBase.open(
+        settings.data_dir, chroma_url=settings.chroma_url, embedder=embedder_from_settings(settings),
+        in_memory_limit=settings.index_in_memory_limit, retry_seconds=settings.chroma_retry_seconds,
+    )
     composer = composer_from_settings(settings, brand=manifest.brand)
     return Assistant(manifest, kb, composer=composer, config=AssistantConfig(retrieval_mode=settings.retrieval_mode))

@@ -46,6 +46,11 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.lexical_only = Counter(
+            "sportello_replies_lexical_only",
+            "Bot replies whose passages were found by BM25 alone: the Chroma server did not answer",
+            registry=self.registry,
+        )
         self.handoffs = Counter(
             "sportello_handoffs", "Handoffs opened, by reason", ["reason"], registry=self.registry
         )
@@ -63,6 +68,8 @@ class Metrics:
         self.replies.labels(grounded=str(reply.grounded).lower()).inc()
         for warning in reply.warnings:
             self.warnings.labels(kind=warning.kind).inc()
+        if (reply.trace.get("retrieval") or {}).get("mode") == "lexical_only":
+            self.lexical_only.inc()
         with self._lock:
             self._replied += 1
             self._grounded += int(reply.grounded)

@@ -165,7 +165,9 @@ class Runtime:
                             "or POST /v1/sources/{id}/sync"
                         )
                     kb = KnowledgeBase.open(
-                        self.settings.data_dir, chroma_url=self.settings.chroma_url, embedder=self.embedder()
+                        self.settings.data_dir, chroma_url=self.settings.chroma_url, embedder=self.embedder(),
+                        in_memory_limit=self.settings.index_in_memory_limit,
+                        retry_seconds=self.settings.chroma_retry_seconds,
                     )
                 self._knowledge = kb
         return self._knowledge

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from knowledge.documents import Chunk, Document, StoredDocument, document_from_dict, document_to_dict
     from knowledge.errors import (
+        ChromaUnreachable,
         EmbedderError,
         HoursFormatError,
         IndexUnavailable,
@@ -41,6 +42,7 @@ _LAZY = {
     "document_to_dict": "knowledge.documents",
     "EmbedderError": "knowledge.errors",
     "HoursFormatError": "knowledge.errors",
+    "ChromaUnreachable": "knowledge.errors",
     "IndexUnavailable": "knowledge.errors",
     "KnowledgeError": "knowledge.errors",
     "ManifestError": "knowledge.errors",
@@ -64,6 +66,7 @@ __all__ = [
     "Document",
     "EmbedderError",
     "HoursFormatError",
+    "ChromaUnreachable",
     "IndexUnavailable",
     "KnowledgeError",
     "Manifest",

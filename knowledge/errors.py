@@ -53,5 +53,10 @@ class IndexUnavailable(KnowledgeError):
     """The index has not been built yet or cannot be reached."""
 
 
+class ChromaUnreachable(IndexUnavailable):
+    """The Chroma server (SPORTELLO_CHROMA_URL) did not answer, or no longer has the collection the
+    catalog names; the lexical index in the catalog still can."""
+
+
 class EmbedderError(KnowledgeError):
     """The configured embedder is unknown or cannot be built."""

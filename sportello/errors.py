@@ -16,6 +16,7 @@ into a message and exit code 2, and the API maps each branch to one problem+json
     │   ├── SourceTypeError           a manifest names a source type no reader is registered for
     │   ├── HoursFormatError          an opening-hours string or object cannot be read
     │   ├── IndexUnavailable          no index yet, or the Chroma server cannot be reached
+    │   │   └── ChromaUnreachable     the Chroma server does not answer (turns go lexical-only)
     │   └── EmbedderError             the configured embedder is unknown or unusable
     ├── AgentError                    the turn cannot be made as configured (agent.errors)
     │   └── ComposerError             an unknown composer, or one that cannot be built

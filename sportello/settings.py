@@ -38,6 +38,11 @@ class Settings:
     data_dir: Path = Path("data")
     manifest: Path | None = None
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8001 for a `chroma run` server
+    # While the Chroma server does not answer, turns are lexical-only; it is asked again this often.
+    chroma_retry_seconds: float = 5.0
+    # Up to this many chunks a worker keeps a copy of the vectors in memory (exact dense search, and
+    # a Chroma outage does not reach it); above it, or at 0, every dense search asks Chroma.
+    index_in_memory_limit: int = 50_000
     database_url: str | None = None  # default: SQLite file in the data dir
 
     embedder: str | None = None  # a name in knowledge.index.EMBEDDERS; default: by embedding_base_url

@@ -107,28 +107,65 @@ def demo_assistant(demo_manifest, demo_knowledge):
     return Assistant(demo_manifest, demo_knowledge)
 
 
+class ChromaServer:
+    """`chroma run` on a free loopback port, storing in `path`. `stop()` then `start()` again keeps
+    the port and the data: a Chroma restart, as a worker sees it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ChromaServer:
+        binary = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        self.process = subprocess.Popen(
+            [binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not self._heartbeat():  # another process starting: nothing to wait on but its answer
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"chroma server did not start on port {self.port}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+    def _heartbeat(self) -> bool:
+        import httpx
+
+        try:
+            return httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 @contextmanager
 def running_chroma(path: Path) -> Iterator[str]:
     """`chroma run` storing in `path` on a free loopback port; yields its URL; stopped on exit."""
-    binary = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    server = ChromaServer(path).start()
     try:
-        deadline = time.monotonic() + 30
-        while True:  # waiting for another process to listen: nothing to wait on but the port
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
+
+
+@pytest.fixture()
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A Chroma server for this test (started; the test may stop and start it again)."""
+    server = ChromaServer(tmp_path / "chroma-server").start()
+    try:
+        yield server
+    finally:
+        server.stop()

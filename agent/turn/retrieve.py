@@ -63,7 +63,8 @@ def _retrieve(res: Resources, u: Understanding, text: str, *, products: bool) ->
     units = answer_units(text, passages, res.documents, res.kb.idf, clean=res.clean, language=u.language)
     if not products:
         units = [unit for unit in units if unit.kind != "product"]
-    return Retrieval(passages, units, lexical_doc(res, text))
+    lexical_only = any(p.lexical_only for p in passages) or (not passages and res.kb.vector_outage is not None)
+    return Retrieval(passages, units, lexical_doc(res, text), lexical_only=lexical_only)
 
 
 def lexical_doc(res: Resources, text: str) -> str | None:

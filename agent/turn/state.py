@@ -103,6 +103,8 @@ class Retrieval:
     # The document the question's own words point at (BM25's first hit): an independent second
     # view that corroborates a close call by meaning.
     lexical_doc: str | None = None
+    # The vector index (a Chroma server) did not answer: the passages were found by BM25 alone.
+    lexical_only: bool = False
 
 
 @dataclass(frozen=True)

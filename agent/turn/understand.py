@@ -44,7 +44,7 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     if question:
         vector = res.kb.query_vector(question)
         vote = res.exemplars.vote(vector)
-        strength = _strength(res, vector)
+        strength = _strength(res, vector, question)
     # Closer to this knowledge base than any unrelated question came: the brand answers this.
     answered_well = strength >= res.calibration.top
     act = read_act(message, parts, vote, answered_well=answered_well)
@@ -109,11 +109,12 @@ def _brand_terms(res: Resources) -> dict[str, list[str]]:
     return {str(family): terms for family, terms in res.manifest.sensitive.items()}
 
 
-def _strength(res: Resources, vector: np.ndarray) -> float:
+def _strength(res: Resources, vector: np.ndarray, question: str) -> float:
     scores = res.kb.dense_scores(vector)
     if scores is not None:
         return scores[0][1] if scores else 0.0
-    top = res.kb.search_vector(vector, k=1)
+    # The question's words find the passage while the vector index does not answer (lexical-only).
+    top = res.kb.search_vector(vector, k=1, query=question)
     return top[0].dense_score or 0.0 if top else 0.0
 
 

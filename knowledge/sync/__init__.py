@@ -2,6 +2,6 @@
 doctor over what the last sync stored."""
 
 from knowledge.sync.doctor import health_report
-from knowledge.sync.run import ProgressCallback, SourceSyncReport, SyncReport, sync_manifest
+from knowledge.sync.run import ProgressCallback, SourceSyncReport, SyncReport, same_text_key, sync_manifest
 
-__all__ = ["ProgressCallback", "SourceSyncReport", "SyncReport", "health_report", "sync_manifest"]
+__all__ = ["ProgressCallback", "SourceSyncReport", "SyncReport", "health_report", "same_text_key", "sync_manifest"]

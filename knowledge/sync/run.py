@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -66,7 +67,8 @@ class SyncReport:
     brand: str
     sources: list[SourceSyncReport]
     chunks_total: int = 0
-    chunks_embedded: int = 0
+    chunks_embedded: int = 0  # texts embedded by this sync (new or changed, each distinct text once)
+    chunks_unique: int = 0  # distinct chunk texts in the index (repeated boilerplate counts once)
     seconds: float = 0.0
     index_changed: bool = False
     collection: str | None = None
@@ -305,27 +307,42 @@ def _embeddings(
     on_progress: ProgressCallback | None,
     report: SyncReport,
 ) -> np.ndarray:
-    """Vectors for every chunk, reusing the live collection's vector when the chunk text is unchanged."""
+    """Vectors for every chunk: the live collection's vector when the chunk text is unchanged, and
+    one embedding per distinct text otherwise. Boilerplate repeated across pages (the same
+    normalised text) is embedded once and its vector shared; each chunk keeps its own id and
+    metadata, so its citation stays its own page."""
     reusable: dict[str, np.ndarray] = {}
     if active:
         old_hashes = catalog.chunk_hashes()
         same = [c.id for c in chunks if old_hashes.get(c.id) == c.metadata["chunk_hash"]]
         if same:
             reusable = ChunkIndex(client, active).embeddings_for(same)
-    todo = [i for i, c in enumerate(chunks) if c.id not in reusable]
-    dim = next(iter(reusable.values())).shape[0] if reusable else None
-    fresh: dict[int, np.ndarray] = {}
-    for start in range(0, len(todo), _EMBED_BATCH):
-        batch = todo[start : start + _EMBED_BATCH]
-        vectors = embedder.embed_passages([chunks[i].text for i in batch])
-        for i, vector in zip(batch, vectors, strict=True):
-            fresh[i] = vector
+    known: dict[str, np.ndarray] = {}  # normalised text → its vector
+    for chunk in chunks:
+        if chunk.id in reusable:
+            known.setdefault(same_text_key(chunk.text), reusable[chunk.id])
+    todo: dict[str, str] = {}  # normalised text → the first chunk text with it, to embed
+    for chunk in chunks:
+        key = same_text_key(chunk.text)
+        if key not in known and key not in todo:
+            todo[key] = chunk.text
+    keys = list(todo)
+    for start in range(0, len(keys), _EMBED_BATCH):
+        batch = keys[start : start + _EMBED_BATCH]
+        vectors = embedder.embed_passages([todo[key] for key in batch])
+        known.update(zip(batch, vectors, strict=True))
         if on_progress:
-            on_progress("embed", "embed", min(start + _EMBED_BATCH, len(todo)), len(todo))
-    report.chunks_embedded = len(todo)
-    if dim is None and fresh:
-        dim = next(iter(fresh.values())).shape[0]
-    out = np.zeros((len(chunks), dim or 1), dtype=np.float32)
+            on_progress("embed", "embed", min(start + _EMBED_BATCH, len(keys)), len(keys))
+    report.chunks_embedded = len(keys)
+    report.chunks_unique = len({same_text_key(c.text) for c in chunks})
+    dim = next(iter(known.values())).shape[0] if known else 1
+    out = np.zeros((len(chunks), dim), dtype=np.float32)
     for i, chunk in enumerate(chunks):
-        out[i] = fresh[i] if i in fresh else reusable[chunk.id]
+        out[i] = reusable[chunk.id] if chunk.id in reusable else known[same_text_key(chunk.text)]
     return out
+
+
+def same_text_key(text: str) -> str:
+    """What makes two chunks the same text to the embedder: Unicode (NFC) and whitespace runs aside
+    (the model's tokenizer normalises both), the characters themselves."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
