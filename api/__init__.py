@@ -20,6 +20,7 @@ from api.errors import (
     ServiceError,
     UnknownKey,
 )
+from api.index_generation import publish_new_index
 from api.keys import ROLES, create_key, list_keys, revoke_key
 from api.web.console import standalone_analytics_html
 
@@ -44,6 +45,7 @@ __all__ = [
     "erase_expired",
     "export_conversation",
     "list_keys",
+    "publish_new_index",
     "revoke_key",
     "scope_key_to_channel",
     "server_options",
