@@ -353,8 +353,9 @@ class DeliveryWorker:
 
         The SELECT only proposes candidates: on SQLite it runs outside any write transaction (and
         FOR UPDATE SKIP LOCKED is ignored there), so another process may propose the same rows.
-        Each row is then claimed with a conditional UPDATE that re-checks "still due" inside the
-        write, and only a row count of 1 makes it ours: each attempt is made by one worker.
+        The candidates are then claimed with one conditional UPDATE that re-checks "still due"
+        inside the write, and only the rows it returns are ours: each attempt is made by one
+        worker. (One statement for the batch, not one per row: benchmarks/outbox.py.)
         """
         now = self.clock()
         delivery = models.WebhookDelivery
@@ -372,34 +373,35 @@ class DeliveryWorker:
                 .with_for_update(skip_locked=True, of=delivery)  # PostgreSQL: skip rows others hold
             )
             rows = session.execute(query).all()
+            if not rows:
+                session.rollback()
+                return []
             lease_until = now + timedelta(seconds=self.policy.lease)
-            due = []
-            for candidate, subscription in rows:
-                won = rows_affected(session.execute(
-                    update(delivery)
-                    .where(delivery.id == candidate.id, *still_due)
-                    .values(next_attempt_at=lease_until)
-                    .execution_options(synchronize_session=False)
-                ))
-                if won != 1:
-                    continue  # another worker claimed it between our read and our write
-                due.append(
-                    _Due(
-                        candidate.id,
-                        subscription.url,
-                        subscription.secret,
-                        candidate.payload,
-                        candidate.event_type,
-                    )
-                )
+            won = set(session.scalars(
+                update(delivery)
+                .where(delivery.id.in_([candidate.id for candidate, _ in rows]), *still_due)
+                .values(next_attempt_at=lease_until)
+                .returning(delivery.id)
+                .execution_options(synchronize_session=False)
+            ))
             session.commit()
-        return due
+        # Rows another worker claimed between our read and our write are not returned: skip them.
+        return [
+            _Due(candidate.id, subscription.url, subscription.secret, candidate.payload, candidate.event_type)
+            for candidate, subscription in rows
+            if candidate.id in won
+        ]
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         now = self.clock()
         with self.db.session() as session:
+            delivery = models.WebhookDelivery
+            rows = {
+                row.id: row
+                for row in session.scalars(select(delivery).where(delivery.id.in_([o.id for o in outcomes])))
+            }
             for outcome in outcomes:
-                row = session.get(models.WebhookDelivery, outcome.id)
+                row = rows.get(outcome.id)
                 if row is None:  # the subscription was deleted meanwhile
                     continue
                 row.attempts += 1
@@ -419,6 +421,9 @@ class DeliveryWorker:
                         reason=f"the receiver answered HTTP 410 Gone to delivery {row.id}",
                         now=now,
                     )
+                    for other in rows.values():  # the batch's rows it ended: read them again
+                        if other is not row and other.subscription_id == row.subscription_id:
+                            session.expire(other)
                     result = "failed"
                 elif row.status != "pending" or row.attempts >= self.policy.max_attempts:
                     # Out of attempts, or ended meanwhile (its subscription was disabled).

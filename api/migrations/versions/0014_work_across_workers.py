@@ -4,7 +4,10 @@ generation number every worker watches.
 
 - `webhook_subscriptions.disabled_at`, `disabled_reason`: NULL while the subscription is enabled.
 - `webhook_deliveries (subscription_id, status, created_at)`: the dead-letter list of one
-  subscription (`GET /v1/webhooks/{id}/deliveries?status=failed`) without a scan.
+  subscription (`GET /v1/webhooks/{id}/deliveries?status=failed`) without a scan; and pending
+  rows in claim order `(created_at, id)`, so a claim reads its batch from the index instead of
+  sorting every pending row (measured with benchmarks/outbox.py: a 3,000-row backlog cost a
+  19 ms sort per batch of 20 on PostgreSQL).
 - `sync_jobs.lease_owner`, `lease_expires_at`: who runs the job and until when it is presumed
   alive; a running job whose lease has expired is interrupted by whichever worker looks next.
   At most one job runs at a time across every worker (a partial unique index on `status`): two
@@ -38,6 +41,13 @@ def upgrade() -> None:
         "webhook_deliveries",
         ["subscription_id", "status", "created_at"],
     )
+    op.create_index(
+        "ix_webhook_deliveries_pending_order",
+        "webhook_deliveries",
+        ["created_at", "id"],
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.execute(
         "UPDATE sync_jobs SET status = 'failed', error_type = 'Interrupted',"
         " error = 'the service was upgraded while this sync ran; start a new one'"
@@ -68,6 +78,7 @@ def downgrade() -> None:
         batch_op.drop_index("uq_sync_jobs_one_running")
         batch_op.drop_column("lease_expires_at")
         batch_op.drop_column("lease_owner")
+    op.drop_index("ix_webhook_deliveries_pending_order", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_subscription_status", table_name="webhook_deliveries")
     with op.batch_alter_table("webhook_subscriptions") as batch_op:
         batch_op.drop_column("disabled_reason")
