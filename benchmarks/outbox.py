@@ -236,7 +236,7 @@ def main() -> None:
             " + ".join(map(str, run["sent_per_worker"])), str(run["duplicates"]), str(run["missing"]),
             "yes" if run["exactly_once"] else "NO",
         )
-    Console().print(table)
+    Console(width=120).print(table)
     report = {
         "benchmark": "outbox",
         "backend": backend,
