@@ -22,7 +22,11 @@ from api.errors import (
 )
 from api.index_generation import publish_new_index
 from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.metrics import Metrics
 from api.web.console import standalone_analytics_html
+from api.webhooks import DeliveryPolicy, DeliveryWorker
+from api.webhooks import create_subscription as create_webhook_subscription
+from api.webhooks import emit as emit_event
 
 __all__ = [
     "ROLES",
@@ -30,6 +34,9 @@ __all__ = [
     "AuthenticationFailed",
     "Conflict",
     "Database",
+    "DeliveryPolicy",
+    "DeliveryWorker",
+    "Metrics",
     "Forbidden",
     "NotConfigured",
     "NotFound",
@@ -41,6 +48,8 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "create_key",
+    "create_webhook_subscription",
+    "emit_event",
     "erase_conversation",
     "erase_expired",
     "export_conversation",

@@ -74,12 +74,9 @@ def _receiver_main(port: Any) -> None:
 
 # --- one delivery worker (its own process) ------------------------------------------------------
 def _worker_main(url: str, batch_size: int, ready: Any, go: Any, results: Any) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import text
 
-    from api import models
-    from api.db import Database
-    from api.metrics import Metrics
-    from api.webhooks import DeliveryPolicy, DeliveryWorker
+    from api import Database, DeliveryPolicy, DeliveryWorker, Metrics
 
     receiver_url = os.environ["OUTBOX_BENCH_RECEIVER"]
     db = Database(url)
@@ -87,9 +84,7 @@ def _worker_main(url: str, batch_size: int, ready: Any, go: Any, results: Any) -
 
     def pending() -> int:
         with db.session() as session:
-            return int(session.scalar(
-                select(func.count()).select_from(models.WebhookDelivery).where(models.WebhookDelivery.status == "pending")
-            ) or 0)
+            return int(session.scalar(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")) or 0)
 
     async def run() -> tuple[int, float]:
         sent = 0
@@ -135,35 +130,32 @@ def _libpq(url: str) -> str:
 
 
 def _fill_outbox(url: str, receiver_url: str, events: int) -> None:
-    from api import models
-    from api.db import Database
-    from api.webhooks import create_subscription, emit
+    from sqlalchemy import text
+
+    from api import Database, create_webhook_subscription, emit_event
 
     db = Database(url)
     db.migrate()
     now = datetime.now(UTC)
     with db.session() as session:
-        create_subscription(session, url=receiver_url, events=["message.received"], now=now)
+        create_webhook_subscription(session, url=receiver_url, events=["message.received"], now=now)
         for n in range(events):
-            emit(session, "message.received", {"conversation_id": f"c-{n}", "text_length": 12}, now=now)
+            emit_event(session, "message.received", {"conversation_id": f"c-{n}", "text_length": 12}, now=now)
             if n % 500 == 499:
                 session.commit()
         session.commit()
-        assert session.query(models.WebhookDelivery).count() == events
+        assert session.scalar(text("SELECT count(*) FROM webhook_deliveries")) == events
     db.dispose()
 
 
 def _statuses(url: str) -> dict[str, int]:
-    from sqlalchemy import func, select
+    from sqlalchemy import text
 
-    from api import models
-    from api.db import Database
+    from api import Database
 
     db = Database(url)
     with db.session() as session:
-        rows = session.execute(
-            select(models.WebhookDelivery.status, func.count()).group_by(models.WebhookDelivery.status)
-        ).all()
+        rows = session.execute(text("SELECT status, count(*) FROM webhook_deliveries GROUP BY status")).all()
     db.dispose()
     return {status: int(count) for status, count in rows}
 
