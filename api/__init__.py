@@ -20,8 +20,13 @@ from api.errors import (
     ServiceError,
     UnknownKey,
 )
+from api.index_generation import publish_new_index
 from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.metrics import Metrics
 from api.web.console import standalone_analytics_html
+from api.webhooks import DeliveryPolicy, DeliveryWorker
+from api.webhooks import create_subscription as create_webhook_subscription
+from api.webhooks import emit as emit_event
 
 __all__ = [
     "ROLES",
@@ -29,6 +34,9 @@ __all__ = [
     "AuthenticationFailed",
     "Conflict",
     "Database",
+    "DeliveryPolicy",
+    "DeliveryWorker",
+    "Metrics",
     "Forbidden",
     "NotConfigured",
     "NotFound",
@@ -40,10 +48,13 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "create_key",
+    "create_webhook_subscription",
+    "emit_event",
     "erase_conversation",
     "erase_expired",
     "export_conversation",
     "list_keys",
+    "publish_new_index",
     "revoke_key",
     "scope_key_to_channel",
     "server_options",

@@ -1,8 +1,10 @@
 """`create_app(settings)`: the FastAPI application, wired once at start-up.
 
 Start-up migrates the database (so a new deployment needs no separate step) and marks syncs
-interrupted by a previous stop; the lifespan runs the webhook delivery worker, the channel
-worker, and the warm-up (in a thread; /readyz says `warming` until it is done).
+whose worker stopped (an expired lease) interrupted; the lifespan runs the webhook delivery
+worker, the channel worker, the sync worker, the index watcher (a sync published by another
+process is served without a restart), and the warm-up (in a thread; /readyz says `warming` until
+it is done).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from fastapi import FastAPI
 from api import problems
 from api.channels import CHANNELS, ChannelPolicy, ChannelWorker
 from api.conversations import Assistant
+from api.index_generation import IndexWatcher, published_generation
 from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
 from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
-from api.sources import recover_interrupted_jobs
+from api.sources import SyncPolicy, SyncWorker, recover_interrupted_jobs
 from api.web import PAGE_HEADERS, chat_router, console_router
 from api.web import install as install_web
 from api.webhooks import DeliveryPolicy
@@ -45,21 +48,27 @@ def create_app(
     manifest: Manifest | None = None,
     delivery: DeliveryPolicy | None = None,
     channel_policy: ChannelPolicy | None = None,
+    sync: SyncPolicy | None = None,
 ) -> FastAPI:
     """Build the app. Without `assistant`, one is built from `manifest` (or settings.manifest)
     and the index in settings.data_dir on the first message. `delivery` tunes webhook retries,
-    `channel_policy` the messaging channels' sends."""
+    `channel_policy` the messaging channels' sends, `sync` the sync jobs' leases."""
     runtime = Runtime(settings, assistant=assistant, manifest=manifest, delivery=delivery)
     runtime.db.migrate()
     with runtime.db.session() as session:
-        recover_interrupted_jobs(session, now=datetime.now(UTC))
+        recover_interrupted_jobs(session, now=datetime.now(UTC))  # only jobs whose runner is gone
+        runtime.seen_generation = published_generation(session)
 
     channel_worker = ChannelWorker(runtime, channel_policy or ChannelPolicy())
+    sync_worker = SyncWorker(runtime, sync or SyncPolicy())
+    index_watcher = IndexWatcher(runtime, interval=settings.index_check_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.worker.start()
         await channel_worker.start()
+        await sync_worker.start()
+        await index_watcher.start()
         # In the background, so /healthz answers and /readyz can say `warming` meanwhile.
         warming = None if runtime.warm.is_set() else asyncio.create_task(
             asyncio.to_thread(runtime.warm_up, now=datetime.now(UTC))
@@ -69,6 +78,8 @@ def create_app(
         finally:
             if warming is not None:
                 warming.cancel()  # stops waiting for it; the thread ends with its turn
+            await index_watcher.stop()
+            await sync_worker.stop()
             await channel_worker.stop()
             await runtime.worker.stop()
             runtime.close()
@@ -76,6 +87,8 @@ def create_app(
     app = FastAPI(title="Sportello", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.channel_worker = channel_worker
+    app.state.sync_worker = sync_worker
+    app.state.index_watcher = index_watcher
     problems.install(app)
     for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels):
         app.include_router(module.router)

@@ -14,10 +14,15 @@ from sqlalchemy.orm import Session
 from api.errors import AuthenticationFailed, Forbidden, RateLimited
 from api.keys import Principal, authenticate, hash_secret
 from api.runtime import Runtime
+from api.sources import SyncWorker
 
 
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def get_sync_worker(request: Request) -> SyncWorker:
+    return request.app.state.sync_worker
 
 
 def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
@@ -80,6 +85,7 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SyncWorkerDep = Annotated[SyncWorker, Depends(get_sync_worker)]
 NowDep = Annotated[datetime, Depends(get_now)]
 ChannelKey = Annotated[Principal, Depends(require("channel"))]
 OperatorKey = Annotated[Principal, Depends(require("operator"))]

@@ -196,6 +196,10 @@ class WebhookSubscription(Base):
     # Kept in clear: signing needs the secret itself (Standard Webhooks symmetric HMAC).
     secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    # Set when the receiver answered 410 Gone (or an admin disabled it): nothing is queued or sent
+    # for it until an admin enables it again (PATCH /v1/webhooks/{id}).
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class WebhookDelivery(Base):
@@ -203,7 +207,18 @@ class WebhookDelivery(Base):
     change it reports, so an event exists if and only if the change was committed."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription_status", "subscription_id", "status", "created_at"),
+        # Pending rows in claim order: a claim reads its batch from here instead of sorting them all.
+        Index(
+            "ix_webhook_deliveries_pending_order",
+            "created_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the webhook-id header
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
@@ -211,7 +226,9 @@ class WebhookDelivery(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)  # the exact JSON body that is signed
-    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    # pending | delivered | failed (the dead-letter state: out of attempts, or its subscription
+    # was disabled; kept for GET /v1/webhooks/{id}/deliveries?status=failed until pruned)
+    status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # NULL: due now. Set only by the delivery worker, from its own clock (leases and retries),
     # so a request handled with another notion of "now" cannot postpone a delivery.
@@ -233,6 +250,14 @@ class SyncJob(Base):
             sqlite_where=text("status = 'queued'"),
             postgresql_where=text("status = 'queued'"),
         ),
+        # One sync at a time across every worker: two would race to swap the same index.
+        Index(
+            "uq_sync_jobs_one_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -245,6 +270,21 @@ class SyncJob(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The runtime running the job and until when it is presumed alive; its runner renews the lease
+    # while the sync runs, and a running job whose lease has expired is interrupted by any worker.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class KnowledgeIndex(Base):
+    """One row: the generation of the published index. A sync that publishes a new index bumps
+    it; every worker compares it with the generation it serves and reloads when it moved."""
+
+    __tablename__ = "knowledge_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime | None]
 
 
 class KnowledgeIssue(Base):

@@ -5,8 +5,10 @@ app runs in the background at start, before /readyz says ready."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import os
+import secrets
+import socket
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -67,10 +69,12 @@ class Runtime:
         self._embedder: Any | None = None
         self._build_lock = threading.Lock()
         self._kb_lock = threading.Lock()
-        # One sync at a time per process: two syncs would race to swap the same index. Jobs wait
-        # their turn on the asyncio gate (no thread held); the thread lock guards the sync itself.
+        # Who this process is, for the leases it takes on sync jobs (host, pid, a random tail).
+        self.instance_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        # One sync at a time per process (across processes, the database allows one running job).
         self.sync_lock = threading.Lock()
-        self._sync_gate: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        # The index generation (api.index_generation) this process serves; set at start.
+        self.seen_generation = 0
         # job id → {stage, done, total} while a sync runs (the knowledge page shows it).
         self.sync_progress: dict[str, dict[str, Any]] = {}
         # Set once the start-up warm-up has finished (at once when SPORTELLO_WARMUP is off).
@@ -78,13 +82,6 @@ class Runtime:
         if not settings.warmup:
             self.warm.set()
         event.listen(self.db.sessions, "after_commit", self._wake_worker)
-
-    def sync_gate(self) -> asyncio.Lock:
-        """The asyncio lock syncs queue on, one per event loop (tests run several loops)."""
-        loop = asyncio.get_running_loop()
-        if self._sync_gate is None or self._sync_gate[0] is not loop:
-            self._sync_gate = (loop, asyncio.Lock())
-        return self._sync_gate[1]
 
     def _wake_worker(self, session: Any) -> None:
         if session.info.pop(OUTBOX_FLAG, False):
@@ -152,36 +149,64 @@ class Runtime:
             return self._knowledge
         with self._kb_lock:
             if self._knowledge is None:
-                kb = None
+                assistant = None
                 if self._injected_assistant:
-                    kb = getattr(self._assistant, "kb", None)
+                    assistant = self._assistant
                 elif self.has_manifest:
-                    kb = getattr(self.assistant(), "kb", None)
-                if kb is None:
-                    # Before loading an embedding model for nothing:
-                    if Catalog(self.settings.data_dir).meta("active_collection") is None:
-                        raise IndexUnavailable(
-                            f"no index in {self.settings.data_dir}: run `sportello sync MANIFEST` "
-                            "or POST /v1/sources/{id}/sync"
-                        )
-                    kb = KnowledgeBase.open(
-                        self.settings.data_dir, chroma_url=self.settings.chroma_url, embedder=self.embedder(),
-                        in_memory_limit=self.settings.index_in_memory_limit,
-                        retry_seconds=self.settings.chroma_retry_seconds,
-                    )
-                self._knowledge = kb
+                    assistant = self.assistant()
+                self._knowledge = self._open_knowledge(assistant)
         return self._knowledge
+
+    def _open_knowledge(self, assistant: Assistant | None) -> Any:
+        kb = getattr(assistant, "kb", None)
+        if kb is None:
+            # Before loading an embedding model for nothing:
+            if Catalog(self.settings.data_dir).meta("active_collection") is None:
+                raise IndexUnavailable(
+                    f"no index in {self.settings.data_dir}: run `sportello sync MANIFEST` "
+                    "or POST /v1/sources/{id}/sync"
+                )
+            kb = KnowledgeBase.open(
+                self.settings.data_dir, chroma_url=self.settings.chroma_url, embedder=self.embedder(),
+                in_memory_limit=self.settings.index_in_memory_limit,
+                retry_seconds=self.settings.chroma_retry_seconds,
+            )
+        return kb
 
     @property
     def knowledge_loaded(self) -> bool:
         return self._knowledge is not None
 
     def knowledge_changed(self) -> None:
-        """After a sync: drop what was built from the old index; the next request rebuilds it."""
+        """Drop what was built from the old index; the next request rebuilds it."""
         with self._kb_lock, self._build_lock:
             self._knowledge = None
             if not self._injected_assistant:
                 self._assistant = None
+
+    def refresh_knowledge(self, *, now: datetime) -> None:
+        """A new index was published: build the assistant and the knowledge base on it (and take
+        the warm-up's throwaway turn when SPORTELLO_WARMUP is on), then swap them in. Requests
+        meanwhile are answered by the previous ones. Nothing built yet: nothing to do, the first
+        use builds on the new index. A build that fails drops the old ones (their collection is
+        gone) and leaves the error to the next request and /readyz."""
+        if self._knowledge is None and (self._injected_assistant or self._assistant is None):
+            return
+        try:
+            assistant: Assistant | None = self._assistant if self._injected_assistant else None
+            if not self._injected_assistant and self.has_manifest:
+                assistant = build_assistant(self.settings, self.reload_manifest())
+                if self.settings.warmup:
+                    assistant.respond(Conversation(WARMUP_CONVERSATION), self.manifest.brand, now=now)
+            kb = self._open_knowledge(assistant)
+        except Exception as exc:
+            log.warning("knowledge_reload_failed", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            self.knowledge_changed()
+            return
+        with self._kb_lock, self._build_lock:
+            self._knowledge = kb
+            if not self._injected_assistant:
+                self._assistant = assistant
 
     def warm_up(self, *, now: datetime) -> None:
         """Build the assistant and the index and take one throwaway turn through the assistant

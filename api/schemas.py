@@ -268,16 +268,33 @@ class WebhookOut(BaseModel):
     url: str
     events: list[str]
     created_at: datetime
+    enabled: bool = Field(description="false: nothing is queued or sent for it (see disabled_reason)")
+    disabled_at: datetime | None
+    disabled_reason: str | None = Field(
+        description="why it was disabled: the receiver answered 410 Gone, or an admin disabled it"
+    )
+
+
+class WebhookPatch(_In):
+    enabled: bool = Field(
+        description="true enables a disabled subscription again (events from now on; dead letters stay); "
+        "false disables it and ends its pending deliveries as failed"
+    )
 
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(description="whsec_... signing secret (Standard Webhooks), shown once")
 
 
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
 class DeliveryOut(BaseModel):
     id: str
     event_type: str
-    status: Literal["pending", "delivered", "failed"]
+    status: DeliveryStatus = Field(
+        description="failed: the dead-letter state, after the last attempt or when the subscription was disabled"
+    )
     attempts: int
     next_attempt_at: datetime | None = Field(description="null: due now")
     last_error: str | None

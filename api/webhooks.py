@@ -9,6 +9,12 @@ the same on every retry, so receivers can drop duplicates (delivery is at least 
 the change it reports was committed, and a reply never waits for a receiver. `DeliveryWorker`
 (an asyncio task in the app's lifespan) sends due rows, retries failures with exponential
 backoff, and picks up whatever was pending when the service last stopped.
+
+A delivery out of attempts ends `failed`: the dead-letter list of a subscription is
+`GET /v1/webhooks/{id}/deliveries?status=failed`. A receiver answering 410 Gone says the endpoint
+is gone for good (as Standard Webhooks senders such as Svix treat it): its subscription is disabled,
+its pending deliveries end `failed`, and nothing more is queued for it until an admin enables it
+again (`PATCH /v1/webhooks/{id}` with `{"enabled": true}`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 # One list of event types: the API schema declares it, delivery validates against it.
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 _PRUNE_EVERY = 3600.0  # seconds between prunes of old deliveries
+GONE = 410  # the receiver's way to unsubscribe (RFC 9110, 15.5.11: "no longer available … permanent")
 # Set on a session that wrote outbox rows; the app wakes the worker after that session commits.
 OUTBOX_FLAG = "webhook_outbox_written"
 
@@ -115,14 +122,64 @@ def delete_subscription(session: Session, webhook_id: str) -> None:
     session.commit()
 
 
-def list_deliveries(session: Session, webhook_id: str, *, limit: int = 50) -> list[models.WebhookDelivery]:
-    get_subscription(session, webhook_id)
-    query = (
-        select(models.WebhookDelivery)
-        .where(models.WebhookDelivery.subscription_id == webhook_id)
-        .order_by(models.WebhookDelivery.created_at.desc(), models.WebhookDelivery.id)
-        .limit(limit)
+def set_enabled(
+    session: Session, webhook_id: str, *, enabled: bool, reason: str, now: datetime
+) -> models.WebhookSubscription:
+    """Enable or disable a subscription (an admin's PATCH). Disabling ends its pending deliveries
+    `failed`, as a 410 does; enabling queues nothing again: events emitted meanwhile were never
+    queued, and dead letters stay as they are."""
+    row = get_subscription(session, webhook_id)
+    if enabled:
+        row.disabled_at = None
+        row.disabled_reason = None
+        session.commit()
+        return row
+    if row.disabled_at is None:
+        disable_subscription(session, webhook_id, reason=reason, now=now)
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def disable_subscription(session: Session, webhook_id: str, *, reason: str, now: datetime) -> int:
+    """Mark the subscription disabled and end its pending deliveries `failed` (the caller commits).
+
+    Conditional on the subscription being enabled, so of two workers seeing a 410 at once one
+    disables it; returns how many pending deliveries were ended (0 when it was already disabled).
+    """
+    subscription = models.WebhookSubscription
+    won = rows_affected(session.execute(
+        update(subscription)
+        .where(subscription.id == webhook_id, subscription.disabled_at.is_(None))
+        .values(disabled_at=now, disabled_reason=reason[:500])
+        .execution_options(synchronize_session=False)
+    ))
+    if not won:
+        return 0
+    delivery = models.WebhookDelivery
+    ended = rows_affected(session.execute(
+        update(delivery)
+        .where(delivery.subscription_id == webhook_id, delivery.status == "pending")
+        .values(status="failed", next_attempt_at=None, last_error=f"subscription disabled: {reason}"[:500])
+        .execution_options(synchronize_session=False)
+    ))
+    log.warning(
+        "webhook_subscription_disabled",
+        extra={"subscription_id": webhook_id, "reason": reason[:200], "pending_failed": ended},
     )
+    return ended
+
+
+def list_deliveries(
+    session: Session, webhook_id: str, *, status: str | None = None, limit: int = 50
+) -> list[models.WebhookDelivery]:
+    """A subscription's deliveries, newest first; `status="failed"` is its dead-letter list."""
+    get_subscription(session, webhook_id)
+    delivery = models.WebhookDelivery
+    query = select(delivery).where(delivery.subscription_id == webhook_id)
+    if status is not None:
+        query = query.where(delivery.status == status)
+    query = query.order_by(delivery.created_at.desc(), delivery.id).limit(limit)
     return list(session.scalars(query))
 
 
@@ -138,7 +195,8 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *, now: dateti
     """Queue `event_type` for every subscription that wants it; the caller commits. Returns the count."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    subscriptions = [s for s in session.scalars(select(models.WebhookSubscription)) if event_type in s.events]
+    enabled = select(models.WebhookSubscription).where(models.WebhookSubscription.disabled_at.is_(None))
+    subscriptions = [s for s in session.scalars(enabled) if event_type in s.events]
     if not subscriptions:
         return 0
     body = event_body(event_type, data, now=now)
@@ -321,8 +379,9 @@ class DeliveryWorker:
 
         The SELECT only proposes candidates: on SQLite it runs outside any write transaction (and
         FOR UPDATE SKIP LOCKED is ignored there), so another process may propose the same rows.
-        Each row is then claimed with a conditional UPDATE that re-checks "still due" inside the
-        write, and only a row count of 1 makes it ours: each attempt is made by one worker.
+        The candidates are then claimed with one conditional UPDATE that re-checks "still due"
+        inside the write, and only the rows it returns are ours: each attempt is made by one
+        worker. (One statement for the batch, not one per row: benchmarks/outbox.py.)
         """
         now = self.clock()
         delivery = models.WebhookDelivery
@@ -334,40 +393,41 @@ class DeliveryWorker:
             query = (
                 select(delivery, models.WebhookSubscription)
                 .join(models.WebhookSubscription)
-                .where(*still_due)
+                .where(*still_due, models.WebhookSubscription.disabled_at.is_(None))
                 .order_by(delivery.created_at, delivery.id)
                 .limit(self.policy.batch_size)
                 .with_for_update(skip_locked=True, of=delivery)  # PostgreSQL: skip rows others hold
             )
             rows = session.execute(query).all()
+            if not rows:
+                session.rollback()
+                return []
             lease_until = now + timedelta(seconds=self.policy.lease)
-            due = []
-            for candidate, subscription in rows:
-                won = rows_affected(session.execute(
-                    update(delivery)
-                    .where(delivery.id == candidate.id, *still_due)
-                    .values(next_attempt_at=lease_until)
-                    .execution_options(synchronize_session=False)
-                ))
-                if won != 1:
-                    continue  # another worker claimed it between our read and our write
-                due.append(
-                    _Due(
-                        candidate.id,
-                        subscription.url,
-                        subscription.secret,
-                        candidate.payload,
-                        candidate.event_type,
-                    )
-                )
+            won = set(session.scalars(
+                update(delivery)
+                .where(delivery.id.in_([candidate.id for candidate, _ in rows]), *still_due)
+                .values(next_attempt_at=lease_until)
+                .returning(delivery.id)
+                .execution_options(synchronize_session=False)
+            ))
             session.commit()
-        return due
+        # Rows another worker claimed between our read and our write are not returned: skip them.
+        return [
+            _Due(candidate.id, subscription.url, subscription.secret, candidate.payload, candidate.event_type)
+            for candidate, subscription in rows
+            if candidate.id in won
+        ]
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         now = self.clock()
         with self.db.session() as session:
+            delivery = models.WebhookDelivery
+            rows = {
+                row.id: row
+                for row in session.scalars(select(delivery).where(delivery.id.in_([o.id for o in outcomes])))
+            }
             for outcome in outcomes:
-                row = session.get(models.WebhookDelivery, outcome.id)
+                row = rows.get(outcome.id)
                 if row is None:  # the subscription was deleted meanwhile
                     continue
                 row.attempts += 1
@@ -377,8 +437,24 @@ class DeliveryWorker:
                     row.status = "delivered"
                     row.delivered_at = now
                     result = "delivered"
-                elif row.attempts >= self.policy.max_attempts:
+                elif outcome.status_code == GONE:
                     row.status = "failed"
+                    row.next_attempt_at = None
+                    session.flush()  # this row first, then the subscription's other pending ones
+                    disable_subscription(
+                        session,
+                        row.subscription_id,
+                        reason=f"the receiver answered HTTP 410 Gone to delivery {row.id}",
+                        now=now,
+                    )
+                    for other in rows.values():  # the batch's rows it ended: read them again
+                        if other is not row and other.subscription_id == row.subscription_id:
+                            session.expire(other)
+                    result = "failed"
+                elif row.status != "pending" or row.attempts >= self.policy.max_attempts:
+                    # Out of attempts, or ended meanwhile (its subscription was disabled).
+                    row.status = "failed"
+                    row.next_attempt_at = None
                     result = "failed"
                 else:
                     row.next_attempt_at = now + timedelta(seconds=retry_delay(row.attempts, self.policy))
@@ -405,9 +481,18 @@ class DeliveryWorker:
             session.commit()
 
     def prune(self) -> int:
-        """Delete finished deliveries older than `keep_days`; pending ones are never pruned."""
+        """Delete finished deliveries older than `keep_days`; pending ones are never pruned. A
+        pending row of a disabled subscription (emitted while it was being disabled) ends `failed`."""
         cutoff = self.clock() - timedelta(days=self.policy.keep_days)
+        delivery = models.WebhookDelivery
+        disabled = select(models.WebhookSubscription.id).where(models.WebhookSubscription.disabled_at.is_not(None))
         with self.db.session() as session:
+            session.execute(
+                update(delivery)
+                .where(delivery.status == "pending", delivery.subscription_id.in_(disabled))
+                .values(status="failed", next_attempt_at=None, last_error="subscription disabled")
+                .execution_options(synchronize_session=False)
+            )
             result = session.execute(
                 delete(models.WebhookDelivery).where(
                     models.WebhookDelivery.status.in_(("delivered", "failed")),
@@ -418,12 +503,19 @@ class DeliveryWorker:
         return rows_affected(result)
 
     def _seconds_until_due(self) -> float:
-        pending = models.WebhookDelivery.status == "pending"
+        # Rows of a disabled subscription are never due (one queued while it was being disabled
+        # stays pending until the next prune ends it).
+        pending = (
+            models.WebhookDelivery.status == "pending",
+            models.WebhookDelivery.subscription_id.in_(
+                select(models.WebhookSubscription.id).where(models.WebhookSubscription.disabled_at.is_(None))
+            ),
+        )
         due_at = models.WebhookDelivery.next_attempt_at
         with self.db.session() as session:
-            if session.scalar(select(models.WebhookDelivery.id).where(pending, due_at.is_(None)).limit(1)):
+            if session.scalar(select(models.WebhookDelivery.id).where(*pending, due_at.is_(None)).limit(1)):
                 return 0.0
-            soonest = session.scalar(select(func.min(due_at)).where(pending))
+            soonest = session.scalar(select(func.min(due_at)).where(*pending))
         if soonest is None:
             return self.policy.poll_interval
         if isinstance(soonest, str) or soonest.tzinfo is None:  # SQLite may hand back the raw value

@@ -75,6 +75,9 @@ class Settings:
     # Before /readyz says ready, build the assistant and the index and take one throwaway turn
     # (not stored), so the first customer's reply is as fast as a warm one.
     warmup: bool = True
+    # How often each worker reads the index generation in the database (one primary-key read) to
+    # serve an index another process's sync published; 0 turns the check off.
+    index_check_seconds: float = 1.0
 
     # What `sportello serve` hands uvicorn, against slow or idle clients holding sockets open
     # (uvicorn has no header-read timeout: the reverse proxy's client_header_timeout is that).

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from api import sources as service
-from api.deps import ContentKey, NowDep, RuntimeDep, SessionDep
+from api.deps import ContentKey, NowDep, RuntimeDep, SessionDep, SyncWorkerDep
 from api.schemas import ID_PATTERN, TEXT_PATTERN, PathId, SyncJobOut, problem_responses
 
 router = APIRouter(
@@ -29,14 +29,15 @@ def sync_source(
     principal: ContentKey,
     session: SessionDep,
     runtime: RuntimeDep,
+    sync_worker: SyncWorkerDep,
     now: NowDep,
 ) -> dict:
     """Start re-reading one source; poll the job at the `Location` URL until it is finished.
 
     While a sync of this source is queued, asking again returns that job (202): requests merge."""
     job, created = service.start_sync(session, runtime, source_id, principal, now=now)
-    if created:
-        background.add_task(service.run_sync_job_in_turn, runtime, job.id)
+    if created:  # run by this worker when its turn comes (or by another worker, if it is first)
+        background.add_task(sync_worker.drain)
     response.headers["Location"] = f"/v1/sources/{source_id}/sync/{job.id}"
     return service.job_view(job)
 

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query, Response, status
 from api import models
 from api import webhooks as service
 from api.deps import AdminKey, NowDep, SessionDep
-from api.schemas import DeliveryOut, PathId, WebhookCreated, WebhookIn, WebhookOut, problem_responses
+from api.schemas import (
+    DeliveryOut,
+    DeliveryStatus,
+    PathId,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOut,
+    WebhookPatch,
+    problem_responses,
+)
 
 router = APIRouter(
     prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(400, 401, 403, 404, 422, 429)
@@ -17,7 +26,15 @@ router = APIRouter(
 
 
 def _view(row: models.WebhookSubscription) -> dict:
-    return {"id": row.id, "url": row.url, "events": row.events, "created_at": row.created_at}
+    return {
+        "id": row.id,
+        "url": row.url,
+        "events": row.events,
+        "created_at": row.created_at,
+        "enabled": row.disabled_at is None,
+        "disabled_at": row.disabled_at,
+        "disabled_reason": row.disabled_reason,
+    }
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
@@ -32,6 +49,23 @@ def list_webhooks(principal: AdminKey, session: SessionDep) -> list:
     return [_view(row) for row in service.list_subscriptions(session)]
 
 
+@router.get("/{webhook_id}", response_model=WebhookOut)
+def get_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep) -> dict:
+    """One subscription: whether it is enabled, and why not."""
+    return _view(service.get_subscription(session, webhook_id))
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut)
+def update_webhook(
+    webhook_id: PathId, body: WebhookPatch, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
+    """Enable a subscription again (after its receiver answered 410 Gone), or disable it."""
+    row = service.set_enabled(
+        session, webhook_id, enabled=body.enabled, reason=f"disabled by admin key {principal.key_id}", now=now
+    )
+    return _view(row)
+
+
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep) -> Response:
     service.delete_subscription(session, webhook_id)
@@ -40,9 +74,15 @@ def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep)
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut])
 def list_deliveries(
-    webhook_id: PathId, principal: AdminKey, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    webhook_id: PathId,
+    principal: AdminKey,
+    session: SessionDep,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list:
-    """The most recent deliveries first, with attempts and the last error: for debugging a receiver."""
+    """The most recent deliveries first, with attempts, the last status code and the last error:
+    for debugging a receiver. `?status=failed` is the dead-letter list (out of attempts, or the
+    subscription was disabled)."""
     return [
         {
             "id": d.id,
@@ -55,5 +95,5 @@ def list_deliveries(
             "created_at": d.created_at,
             "delivered_at": d.delivered_at,
         }
-        for d in service.list_deliveries(session, webhook_id, limit=limit)
+        for d in service.list_deliveries(session, webhook_id, status=status_, limit=limit)
     ]

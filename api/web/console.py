@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from api import analytics, handoffs, models, sources
 from api.channels import CHANNELS, send_operator_reply
-from api.deps import NowDep, RuntimeDep, SessionDep
+from api.deps import NowDep, RuntimeDep, SessionDep, SyncWorkerDep
 from api.errors import AuthenticationFailed, Conflict, RateLimited, ServiceError
 from api.keys import Principal, authenticate
 from api.runtime import Runtime
@@ -339,6 +339,7 @@ def start_sync(
     background: BackgroundTasks,
     session: SessionDep,
     runtime: RuntimeDep,
+    sync_worker: SyncWorkerDep,
     now: NowDep,
     source_id: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -349,7 +350,7 @@ def start_sync(
     _check_csrf(user, csrf)
     job, created = sources.start_sync(session, runtime, source_id, user.principal, now=now)
     if created:  # otherwise merged into a queued job, which the page follows instead
-        background.add_task(sources.run_sync_job_in_turn, runtime, job.id)
+        background.add_task(sync_worker.drain)
     return RedirectResponse(f"/console/knowledge?job={job.id}", status_code=303)
 
 

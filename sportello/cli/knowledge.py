@@ -84,6 +84,8 @@ def sync(
             )
         except SportelloError as exc:
             raise fail(f"{exc}\nThe previous index was left untouched.") from exc
+    if report.index_changed:
+        _publish(settings)
     if as_json:
         print_json(report.to_dict())
         _exit_if_partial(report.status)
@@ -100,6 +102,26 @@ def sync(
         for problem in s.problems[:10]:
             out.print(f"[yellow]{s.id}[/]: {problem}")
     _exit_if_partial(report.status)
+
+
+def _publish(settings: Settings) -> None:
+    """Tell running workers a new index is live: they reload it within a second (README,
+    "Running in production"). Without the service's database they serve it after a restart."""
+    from datetime import UTC, datetime
+
+    from api import Database, publish_new_index
+
+    db = Database(settings.effective_database_url)
+    try:
+        db.migrate()
+        publish_new_index(db, now=datetime.now(UTC))
+    except Exception as exc:  # the index is published in the data dir either way
+        console.print(
+            f"[yellow]could not record the new index generation in the database[/] ({type(exc).__name__}):"
+            " running workers serve the new index after a restart"
+        )
+    finally:
+        db.dispose()
 
 
 def _exit_if_partial(status: str) -> None:

@@ -298,10 +298,11 @@ class Delivery:
 
 @dataclass
 class WebhookReceiver:
-    """Answers 500 to its first `fail_first` requests, then verifies each signature with `secret`
-    (204 when valid, 400 when not). Every request is recorded."""
+    """Answers `fail_status` (500) to its first `fail_first` requests, then verifies each signature
+    with `secret` (204 when valid, 400 when not). Every request is recorded."""
 
     fail_first: int = 0
+    fail_status: int = 500
     secret: str | None = None
     # When given, each request waits for this event before it is answered (a stuck receiver).
     hold: threading.Event | None = None
@@ -373,7 +374,7 @@ class WebhookReceiver:
     def _answer(self, headers: dict[str, str], body: bytes) -> int:
         with self._cond:
             if len(self.requests) < self.fail_first:
-                status = 500
+                status = self.fail_status
             else:
                 try:
                     assert self.secret, "receiver has no secret yet"

@@ -62,6 +62,7 @@ def test_readiness_without_an_index_is_the_documented_503(service: Service) -> N
         ("put", "/v1/webhooks", {"GET", "POST"}),
         ("patch", "/v1/conversations/c1", {"GET", "DELETE"}),
         ("put", "/v1/keys/key_1", {"DELETE"}),
+        ("put", "/v1/webhooks/wh_1", {"GET", "PATCH", "DELETE"}),
     ],
 )
 def test_a_405_lists_every_method_the_path_allows(service: Service, method: str, path: str, allowed: set[str]) -> None:

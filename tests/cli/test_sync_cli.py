@@ -58,3 +58,24 @@ def test_a_sync_that_cannot_reach_the_site_exits_2(tmp_path: Path, embedding_url
     result = _sync(tmp_path, closed_port_url(), embedding_url)
 
     assert result.exit_code == 2, result.output
+
+
+def test_a_sync_that_changed_the_index_publishes_a_new_generation_for_running_workers(
+    tmp_path: Path, embedding_url: str
+) -> None:
+    from api import Database
+    from api.index_generation import published_generation
+    from sportello.settings import Settings
+
+    with serve_site(SITE) as site:
+        first = _sync(tmp_path, site.url("/"), embedding_url, "--json")
+        unchanged = _sync(tmp_path, site.url("/"), embedding_url, "--json")
+    db = Database(Settings(data_dir=tmp_path / "data").effective_database_url)
+    try:
+        with db.session() as session:
+            generation = published_generation(session)
+    finally:
+        db.dispose()
+
+    assert (first.exit_code, unchanged.exit_code) == (0, 0)
+    assert generation == 1  # the second sync changed nothing: no new generation
