@@ -21,7 +21,9 @@ from api.errors import (
     UnknownKey,
 )
 from api.keys import ROLES, create_key, list_keys, revoke_key
+from api.secretbox import SecretBox, SecretKeyError, new_key
 from api.web.console import standalone_analytics_html
+from api.webhooks import reseal_secrets
 
 __all__ = [
     "ROLES",
@@ -33,6 +35,8 @@ __all__ = [
     "NotConfigured",
     "NotFound",
     "RateLimited",
+    "SecretBox",
+    "SecretKeyError",
     "ServiceError",
     "UnknownKey",
     "analytics_catch_up",
@@ -44,6 +48,8 @@ __all__ = [
     "erase_expired",
     "export_conversation",
     "list_keys",
+    "new_key",
+    "reseal_secrets",
     "revoke_key",
     "scope_key_to_channel",
     "server_options",

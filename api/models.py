@@ -193,8 +193,9 @@ class WebhookSubscription(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[Any]] = mapped_column(default=list)
-    # Kept in clear: signing needs the secret itself (Standard Webhooks symmetric HMAC).
-    secret: Mapped[str] = mapped_column(String(100))
+    # Signing needs the secret itself (Standard Webhooks symmetric HMAC), so it is encrypted, not
+    # hashed: `fernet:<token>` (api/secretbox.py).
+    secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 

@@ -41,14 +41,16 @@ def healthz() -> dict:
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The start-up warm-up has finished (SPORTELLO_WARMUP), the database answers, the knowledge
     index is built and reachable, the brand's manifest reads and validates (a bad setting there
-    would otherwise fail turns one by one), and every configured messaging channel has all its
-    credentials."""
+    would otherwise fail turns one by one), every configured messaging channel has all its
+    credentials, and SPORTELLO_SECRET_KEY opens the stored webhook secrets."""
     checks: dict[str, str] = {"warmup": "ok" if runtime.warm.is_set() else "warming"} if runtime.settings.warmup else {}
     checks |= {
         "database": _check(runtime.db.ping),
         "index": _check(lambda: _index_ready(runtime)),
         "manifest": _check(runtime.check_manifest),
     }
+    if runtime.stores_secrets():  # like channels: reported once there is something to open
+        checks["secrets"] = _check(runtime.check_secrets)
     for channel in CHANNELS:  # a channel set up halfway would take messages it cannot answer
         if channel.configured(runtime.settings):
             missing = channel.missing(runtime.settings)

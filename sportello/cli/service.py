@@ -47,9 +47,10 @@ def serve(
 
 
 def _database() -> Database:
-    from api import Database
+    from api import Database, SecretBox
 
-    db = Database(Settings.from_env().effective_database_url)
+    settings = Settings.from_env()
+    db = Database(settings.effective_database_url, secrets=SecretBox.from_settings(settings))
     db.migrate()
     return db
 
