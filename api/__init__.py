@@ -7,6 +7,7 @@ from api.analytics import Period as AnalyticsPeriod
 from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env, server_options
+from api.audit import CLI as CLI_ACTOR
 from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.erasure import erase_conversation, erase_expired, export_conversation
@@ -26,6 +27,7 @@ from api.web.console import standalone_analytics_html
 from api.webhooks import reseal_secrets
 
 __all__ = [
+    "CLI_ACTOR",
     "ROLES",
     "AnalyticsPeriod",
     "AuthenticationFailed",

@@ -20,7 +20,7 @@ from api.channels import CHANNELS, ChannelPolicy, ChannelWorker
 from api.conversations import Assistant
 from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
-from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
+from api.routes import analytics, audit, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import recover_interrupted_jobs
 from api.web import PAGE_HEADERS, chat_router, console_router
@@ -77,7 +77,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.channel_worker = channel_worker
     problems.install(app)
-    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels):
+    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels, audit):
         app.include_router(module.router)
     for channel in CHANNELS:  # each messaging channel's webhook
         app.include_router(channel.router)

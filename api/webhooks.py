@@ -31,7 +31,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from api import models
+from api import audit, models
 from api.db import Database, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
@@ -82,7 +82,7 @@ class NewSubscription:
 
 
 def create_subscription(
-    session: Session, box: SecretBox, *, url: str, events: list[str], now: datetime
+    session: Session, box: SecretBox, *, url: str, events: list[str], now: datetime, actor: audit.Actor
 ) -> NewSubscription:
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown:
@@ -96,6 +96,8 @@ def create_subscription(
         created_at=now,
     )
     session.add(row)
+    # The URL stays out of the audit row: receivers often carry a token in it.
+    audit.record(session, actor, audit.WEBHOOK_CREATE, row.id, now=now, detail={"events": row.events})
     session.commit()
     return NewSubscription(row, secret)
 
@@ -132,8 +134,9 @@ def get_subscription(session: Session, webhook_id: str) -> models.WebhookSubscri
     return row
 
 
-def delete_subscription(session: Session, webhook_id: str) -> None:
+def delete_subscription(session: Session, webhook_id: str, *, now: datetime, actor: audit.Actor) -> None:
     get_subscription(session, webhook_id)
+    audit.record(session, actor, audit.WEBHOOK_DELETE, webhook_id, now=now)
     session.execute(
         delete(models.WebhookDelivery).where(models.WebhookDelivery.subscription_id == webhook_id)
     )

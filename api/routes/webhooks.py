@@ -26,7 +26,7 @@ def create_webhook(
 ) -> dict:
     """Subscribe a URL to events; verify deliveries with the returned `whsec_` secret (Standard Webhooks)."""
     created = service.create_subscription(
-        session, runtime.secrets, url=str(body.url), events=list(body.events), now=now
+        session, runtime.secrets, url=str(body.url), events=list(body.events), now=now, actor=principal
     )
     return {**_view(created.row), "secret": created.secret}
 
@@ -37,8 +37,8 @@ def list_webhooks(principal: AdminKey, session: SessionDep) -> list:
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep) -> Response:
-    service.delete_subscription(session, webhook_id)
+def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep) -> Response:
+    service.delete_subscription(session, webhook_id, now=now, actor=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -65,7 +65,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
-    from api import ROLES, create_key, scope_key_to_channel
+    from api import CLI_ACTOR, ROLES, create_key, scope_key_to_channel
 
     if role not in ROLES:
         raise typer.BadParameter(
@@ -76,7 +76,9 @@ def keys_create(
     db = _database()
     try:
         with db.session() as session:
-            issued = create_key(session, role=role, name=name or role, now=datetime.now(UTC))
+            issued = create_key(
+                session, role=role, name=name or role, now=datetime.now(UTC), actor=CLI_ACTOR, channel=channel
+            )
             if channel is not None:
                 scope_key_to_channel(session, issued.id, channel)
     finally:
@@ -139,12 +141,12 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="the key's id (key_...), not its secret")],
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from api import UnknownKey, revoke_key
+    from api import CLI_ACTOR, UnknownKey, revoke_key
 
     db = _database()
     try:
         with db.session() as session:
-            revoke_key(session, key_id, now=datetime.now(UTC))
+            revoke_key(session, key_id, now=datetime.now(UTC), actor=CLI_ACTOR)
     except UnknownKey as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
