@@ -232,6 +232,16 @@ class ResolveIn(_In):
 
 # --- keys ----------------------------------------------------------------------------------
 class KeyIn(_In):
+    # The rule below, in the schema too, so what /openapi.json accepts is what the route accepts.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"role": {"const": "channel"}}},
+                {"properties": {"channel": {"type": "null"}}},
+            ]
+        }
+    )
+
     role: Role
     name: str = Field(min_length=1, max_length=200, pattern=LINE_PATTERN)
     channel: Channel | None = Field(
