@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from api import Database
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+secrets_app = typer.Typer(
+    help="Keys of the secrets stored encrypted (SPORTELLO_SECRET_KEY): make one, rotate to it.",
+    no_args_is_help=True,
+)
 retention_app = typer.Typer(help="Erase conversations older than SPORTELLO_RETENTION_DAYS.", no_args_is_help=True)
 
 
@@ -153,3 +157,31 @@ def keys_revoke(
     finally:
         db.dispose()
     typer.echo(f"revoked {key_id}")
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new Fernet key for SPORTELLO_SECRET_KEY (to rotate: put it first, the old one after)."""
+    from api import new_key
+
+    typer.echo(new_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Re-encrypt every stored secret with the first key of SPORTELLO_SECRET_KEY; then the other
+    keys can be dropped from it."""
+    from api import SecretKeyError, reseal_secrets
+
+    db = _database()
+    try:
+        with db.session() as session:
+            rewritten = reseal_secrets(session, db.secret_box())
+    except SecretKeyError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"rewritten": rewritten}))
+    else:
+        typer.echo(f"re-encrypted {rewritten} secret(s) with the first key of SPORTELLO_SECRET_KEY")
