@@ -35,8 +35,13 @@ def serve(
     """Run the HTTP service (OpenAPI docs at /docs). Configuration comes from SPORTELLO_* variables."""
     import uvicorn
 
-    from api import server_options
+    from api import SecretBox, SecretKeyError, server_options
 
+    settings = Settings.from_env()
+    try:  # a malformed SPORTELLO_SECRET_KEY says so here, not in a traceback from every worker
+        SecretBox.from_settings(settings)
+    except SecretKeyError as exc:
+        raise fail(str(exc)) from exc
     uvicorn.run(
         "api.app:create_app_from_env",
         factory=True,
@@ -45,7 +50,7 @@ def serve(
         workers=workers,
         log_config=None,  # api.logs configures logging in each worker
         proxy_headers=True,
-        **server_options(Settings.from_env()),
+        **server_options(settings),
     )
 
 

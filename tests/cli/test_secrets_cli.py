@@ -84,3 +84,13 @@ def test_a_key_made_from_the_command_line_is_audited_as_the_cli(make_service: An
     assert [(i["action"], i["target"]["id"], i["actor"]["id"]) for i in items] == [
         ("key.create", json.loads(made.output)["id"], "local")
     ]
+
+
+def test_serve_with_a_malformed_secret_key_exits_naming_the_variable(tmp_path: Any) -> None:
+    env = {"SPORTELLO_DATA_DIR": str(tmp_path), "SPORTELLO_SECRET_KEY": "not-a-fernet-key"}
+
+    # An address no socket can bind: were the key not checked first, serve would fail, not hang.
+    result = CliRunner().invoke(app, ["serve", "--host", "256.256.256.256", "--port", "0"], env=env)
+
+    assert result.exit_code == 2
+    assert "SPORTELLO_SECRET_KEY" in result.output
