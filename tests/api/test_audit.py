@@ -5,13 +5,16 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from api.audit import ROUTES
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     Service,
     database_url_fixture,
+    embedding_url_fixture,
     make_service_fixture,
     postgres_database_fixture,
     service_fixture,
@@ -180,3 +183,35 @@ def test_an_unknown_action_filter_is_a_422_naming_the_field(service: Service) ->
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "query.action"
+
+
+def test_a_sync_request_is_audited_with_its_job_and_whether_it_merged(
+    make_service: Any, tmp_path: Path, embedding_url: str
+) -> None:
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "faq.csv").write_text(
+        "question,answer,updated_at,url\nResi?,Hai 30 giorni.,2026-11-04,/faq/#resi\n", encoding="utf-8"
+    )
+    (brand / "sources.yaml").write_text(
+        "brand: Test Brand\nlanguage: it\nsources:\n"
+        "  - id: faq\n    type: faq\n    path: faq.csv\n    base_url: https://brand.test\n",
+        encoding="utf-8",
+    )
+    service: Service = make_service(manifest=brand / "sources.yaml", embedding_base_url=embedding_url)
+
+    job = service.client.post("/v1/sources/faq/sync", headers=service.key("content")).json()
+
+    [item] = _audit(service, action="source.sync")["items"]
+    assert item["target"] == {"type": "source", "id": "faq"}
+    assert item["detail"] == {"job_id": job["id"], "merged": False}
+    assert item["actor"]["role"] == "content"
+
+
+def test_every_audited_route_is_a_route_of_the_app(service: Service) -> None:
+    paths = service.client.get("/openapi.json").json()["paths"]
+    routes = {(method.upper(), path) for path, operations in paths.items() for method in operations}
+
+    assert set(ROUTES) <= routes
+    for (_, path), action in ROUTES.items():
+        assert action.target_param is None or "{" + action.target_param + "}" in path
