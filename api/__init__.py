@@ -7,6 +7,7 @@ from api.analytics import Period as AnalyticsPeriod
 from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env, server_options
+from api.audit import CLI as CLI_ACTOR
 from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.erasure import erase_conversation, erase_expired, export_conversation
@@ -23,12 +24,14 @@ from api.errors import (
 from api.index_generation import publish_new_index
 from api.keys import ROLES, create_key, list_keys, revoke_key
 from api.metrics import Metrics
+from api.secretbox import SecretBox, SecretKeyError, new_key
 from api.web.console import standalone_analytics_html
-from api.webhooks import DeliveryPolicy, DeliveryWorker
+from api.webhooks import DeliveryPolicy, DeliveryWorker, reseal_secrets
 from api.webhooks import create_subscription as create_webhook_subscription
 from api.webhooks import emit as emit_event
 
 __all__ = [
+    "CLI_ACTOR",
     "ROLES",
     "AnalyticsPeriod",
     "AuthenticationFailed",
@@ -41,6 +44,8 @@ __all__ = [
     "NotConfigured",
     "NotFound",
     "RateLimited",
+    "SecretBox",
+    "SecretKeyError",
     "ServiceError",
     "UnknownKey",
     "analytics_catch_up",
@@ -55,6 +60,8 @@ __all__ = [
     "export_conversation",
     "list_keys",
     "publish_new_index",
+    "new_key",
+    "reseal_secrets",
     "revoke_key",
     "scope_key_to_channel",
     "server_options",

@@ -23,7 +23,7 @@ from api.conversations import Assistant
 from api.index_generation import IndexWatcher, published_generation
 from api.logs import configure_logging
 from api.middleware import AccessLog, BodySizeLimit, SecurityHeaders
-from api.routes import analytics, channels, conversations, handoffs, keys, knowledge, ops, webhooks
+from api.routes import analytics, audit, channels, conversations, handoffs, keys, knowledge, ops, webhooks
 from api.runtime import Runtime
 from api.sources import SyncPolicy, SyncWorker, recover_interrupted_jobs
 from api.web import PAGE_HEADERS, chat_router, console_router
@@ -90,7 +90,7 @@ def create_app(
     app.state.sync_worker = sync_worker
     app.state.index_watcher = index_watcher
     problems.install(app)
-    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels):
+    for module in (conversations, handoffs, keys, webhooks, knowledge, analytics, ops, channels, audit):
         app.include_router(module.router)
     for channel in CHANNELS:  # each messaging channel's webhook
         app.include_router(channel.router)

@@ -21,6 +21,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.secretbox import SecretBox, SecretKeyError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -130,32 +132,40 @@ def _writes(statement: str) -> bool:
     return bool(words) and words[0].upper() in _WRITES
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, secrets: SecretBox | None = None) -> Config:
+    """`secrets`: what a migration that encrypts stored values encrypts with (0015)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["secrets"] = secrets
     return config
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, secrets: SecretBox | None = None) -> None:
     """Bring the schema to the newest revision; safe to call on every start."""
     # Alembic narrates every start ("Context impl SQLiteImpl"); one line of ours is enough.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    command.upgrade(alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine, secrets), "head")
     with engine.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
     log.info("database_migrated", extra={"dialect": engine.dialect.name, "revision": revision})
 
 
 class Database:
-    """The engine and a session factory; one per app."""
+    """The engine, a session factory and the keys of the secrets stored in it; one per app."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, secrets: SecretBox | None = None) -> None:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.secrets = secrets
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        migrate(self.engine, self.secrets)
+
+    def secret_box(self) -> SecretBox:
+        if self.secrets is None:
+            raise SecretKeyError("this database was opened without secret keys; pass Database(url, secrets=...)")
+        return self.secrets
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api import audit
 from api.errors import AuthenticationFailed, Forbidden, RateLimited
 from api.keys import Principal, authenticate, hash_secret
 from api.runtime import Runtime
@@ -71,16 +72,33 @@ def get_principal(
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that admits `roles` (admin is always admitted)."""
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency that admits `roles` (admin is always admitted). A refused key on an audited
+    route leaves an audit row with outcome `denied` (api/audit.py)."""
     allowed = ", ".join(sorted({*roles, "admin"}))
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    def check(
+        request: Request,
+        runtime: Annotated[Runtime, Depends(get_runtime)],
+        principal: Annotated[Principal, Depends(get_principal)],
+    ) -> Principal:
         if not principal.may(*roles):
+            _audit_denied(request, runtime, principal)
             raise Forbidden(f"a {principal.role} key cannot use this route; it needs one of: {allowed}")
         return principal
 
     return check
+
+
+def _audit_denied(request: Request, runtime: Runtime, principal: Principal) -> None:
+    route = request.scope.get("route")
+    action = audit.ROUTES.get((request.method, getattr(route, "path", "")))
+    if action is None:
+        return
+    target = request.path_params.get(action.target_param) if action.target_param else None
+    with runtime.db.session() as session:  # its own transaction: the action itself never ran
+        audit.record(session, principal, action, target, now=get_now(), outcome="denied")
+        session.commit()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from api import models
+from api import audit, models
 from api.db import rows_affected
 from api.errors import UnknownConversation
 from api.webhooks import emit
@@ -36,8 +36,11 @@ def tables_about_conversations() -> list[Table]:
     ]
 
 
-def export_conversation(session: Session, conversation_id: str) -> dict[str, Any]:
-    """Every stored row about the conversation, table by table, as column → value."""
+def export_conversation(
+    session: Session, conversation_id: str, *, now: datetime, actor: audit.Actor
+) -> dict[str, Any]:
+    """Every stored row about the conversation, table by table, as column → value (the export
+    itself is audited: who read everything about this customer, and when)."""
     conversations = models.Conversation.__table__
     row = session.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
     if row is None:
@@ -46,11 +49,13 @@ def export_conversation(session: Session, conversation_id: str) -> dict[str, Any
     for table in tables_about_conversations():
         query = select(table).where(table.c.conversation_id == conversation_id).order_by(*table.primary_key.columns)
         out[table.name] = [dict(r._mapping) for r in session.execute(query)]
+    audit.record(session, actor, audit.CONVERSATION_EXPORT, conversation_id, now=now)
+    session.commit()
     return out
 
 
 def erase_conversation(
-    session: Session, conversation_id: str, *, now: datetime, reason: str = "request"
+    session: Session, conversation_id: str, *, now: datetime, actor: audit.Actor, reason: str = "request"
 ) -> dict[str, int]:
     """Delete the conversation and every row about it, queue `conversation.erased`, commit.
 
@@ -67,6 +72,7 @@ def erase_conversation(
         {"conversation_id": conversation_id, "channel": channel, "reason": reason, "at": now},
         now=now,
     )
+    audit.record(session, actor, audit.CONVERSATION_ERASE, conversation_id, now=now, detail={"reason": reason})
     session.commit()
     return counts
 
@@ -99,7 +105,7 @@ def erase_expired(session: Session, *, retention_days: float, now: datetime) -> 
             return erased
         for conversation_id in ids:
             try:
-                erase_conversation(session, conversation_id, now=now, reason="retention")
+                erase_conversation(session, conversation_id, now=now, actor=audit.RETENTION, reason="retention")
             except UnknownConversation:  # erased meanwhile by a request
                 session.rollback()
                 continue

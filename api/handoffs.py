@@ -7,9 +7,6 @@ unique index keeps at most one open-or-claimed handoff per conversation.
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +14,11 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import models
+from api import audit, models
+from api.cursors import decode_cursor, encode_cursor
 from api.db import rows_affected
 from api.errors import (
     HandoffAlreadyOpen,
-    InvalidCursor,
     InvalidTransition,
     MessageIdReused,
     MessageIdTaken,
@@ -195,28 +192,13 @@ def list_handoffs(
     if status is not None:
         query = query.where(models.Handoff.status == status)
     if cursor:
-        after_at, after_id = decode_cursor(cursor)
+        after_at, after_id = decode_cursor(cursor, ID_PATTERN)
         query = query.where(tuple_(models.Handoff.created_at, models.Handoff.id) > tuple_(after_at, after_id))
     rows = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return rows, next_cursor
-
-
-def encode_cursor(at: datetime, handoff_id: str) -> str:
-    raw = json.dumps([at.isoformat(), handoff_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, handoff_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(handoff_id, str) or not re.fullmatch(ID_PATTERN, handoff_id):
-            raise ValueError("not a handoff id")
-        return datetime.fromisoformat(at), handoff_id
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("invalid cursor: pass the next_cursor of a previous page unchanged") from exc
 
 
 def claim(session: Session, handoff_id: str, principal: Principal, *, now: datetime) -> models.Handoff:
@@ -255,6 +237,7 @@ def claim(session: Session, handoff_id: str, principal: Principal, *, now: datet
         },
         now=now,
     )
+    audit.record(session, principal, audit.HANDOFF_CLAIM, row.id, now=now)
     session.commit()
     return row
 
@@ -334,6 +317,7 @@ def operator_message(
         },
         now=now,
     )
+    audit.record(session, principal, audit.HANDOFF_REPLY, row.id, now=now, detail={"message_id": message_id})
     session.commit()
     return _operator_view(message, row), True
 
@@ -380,5 +364,6 @@ def resolve(
         },
         now=now,
     )
+    audit.record(session, principal, audit.HANDOFF_RESOLVE, row.id, now=now)  # never the note
     session.commit()
     return row

@@ -18,7 +18,7 @@ from typing import Literal, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import models
+from api import audit, models
 from api.errors import AuthenticationFailed, UnknownKey
 
 Role = Literal["channel", "operator", "content", "manager", "web", "admin"]
@@ -57,7 +57,10 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_key(session: Session, *, role: str, name: str, now: datetime) -> IssuedKey:
+def create_key(
+    session: Session, *, role: str, name: str, now: datetime, actor: audit.Actor, channel: str | None = None
+) -> IssuedKey:
+    """A new key (committed, audited); `channel` only names the channel the caller scopes it to."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     secret = new_secret()
@@ -65,6 +68,7 @@ def create_key(session: Session, *, role: str, name: str, now: datetime) -> Issu
         id=models.new_id("key"), name=name, role=role, secret_hash=hash_secret(secret), created_at=now
     )
     session.add(row)
+    audit.record(session, actor, audit.KEY_CREATE, row.id, now=now, detail={"role": role, "channel": channel})
     session.commit()
     return IssuedKey(id=row.id, name=name, role=role, key=secret, created_at=now)
 
@@ -76,11 +80,12 @@ def list_keys(session: Session, *, include_revoked: bool = False) -> list[models
     return list(session.scalars(query))
 
 
-def revoke_key(session: Session, key_id: str, *, now: datetime) -> models.ApiKey:
+def revoke_key(session: Session, key_id: str, *, now: datetime, actor: audit.Actor) -> models.ApiKey:
     row = session.get(models.ApiKey, key_id)
     if row is None or row.revoked_at is not None:
         raise UnknownKey(key_id)
     row.revoked_at = now
+    audit.record(session, actor, audit.KEY_REVOKE, key_id, now=now)
     session.commit()
     return row
 

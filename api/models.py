@@ -193,8 +193,9 @@ class WebhookSubscription(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[Any]] = mapped_column(default=list)
-    # Kept in clear: signing needs the secret itself (Standard Webhooks symmetric HMAC).
-    secret: Mapped[str] = mapped_column(String(100))
+    # Signing needs the secret itself (Standard Webhooks symmetric HMAC), so it is encrypted, not
+    # hashed: `fernet:<token>` (api/secretbox.py).
+    secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     # Set when the receiver answered 410 Gone (or an admin disabled it): nothing is queued or sent
     # for it until an admin enables it again (PATCH /v1/webhooks/{id}).
@@ -295,6 +296,29 @@ class KnowledgeIssue(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     first_seen_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One admin or operator action (api/audit.py). No conversation_id column on purpose: erasing a
+    conversation keeps the record that it was erased."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at", "id"),
+        Index("ix_audit_log_action_at", "action", "at"),
+        Index("ix_audit_log_actor_at", "actor_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(40))  # the key id (never its secret)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))  # key.create, handoff.claim, …
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded | denied
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 def new_id(prefix: str) -> str:

@@ -14,15 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from agent import Conversation, build_assistant
+from api import models
 from api.conversations import Assistant
 from api.db import Database
 from api.errors import NotConfigured
 from api.metrics import Metrics
 from api.ratelimit import Limiter, make_limiters
-from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker
+from api.secretbox import SecretBox
+from api.webhooks import OUTBOX_FLAG, DeliveryPolicy, DeliveryWorker, check_secrets
 from knowledge import IndexUnavailable, Manifest
 from knowledge.index import Catalog, KnowledgeBase, embedder_from_settings
 from knowledge.sources import load_manifest
@@ -46,7 +48,8 @@ class Runtime:
         delivery: DeliveryPolicy | None = None,
     ) -> None:
         self.settings = settings
-        self.db = Database(settings.effective_database_url)
+        self.secrets = SecretBox.from_settings(settings)
+        self.db = Database(settings.effective_database_url, secrets=self.secrets)
         self.metrics = Metrics()
         limiters = make_limiters(
             {
@@ -222,6 +225,16 @@ class Runtime:
             log.warning("warmup_incomplete", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
         finally:
             self.warm.set()
+
+    def stores_secrets(self) -> bool:
+        with self.db.session() as session:
+            return session.scalar(select(models.WebhookSubscription.id).limit(1)) is not None
+
+    def check_secrets(self) -> None:
+        """SecretKeyError when the configured keys cannot open a stored secret (a wrong or
+        missing SPORTELLO_SECRET_KEY): /readyz says so instead of deliveries failing silently."""
+        with self.db.session() as session:
+            check_secrets(session, self.secrets)
 
     def close(self) -> None:
         self.db.dispose()

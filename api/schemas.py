@@ -42,7 +42,7 @@ TEXT_PATTERN = rf"^[^{_CONTROL}]*[^\s{_LINE_CONTROL}][^{_CONTROL}]*$"
 NOTE_PATTERN = rf"^[^{_CONTROL}]*$"
 # One line, at least one visible character (a user id, a key name, a language tag).
 LINE_PATTERN = rf"^[^{_LINE_CONTROL}]*[^\s{_LINE_CONTROL}][^{_LINE_CONTROL}]*$"
-# Pagination cursors are URL-safe base64 (api.handoffs.encode_cursor).
+# Pagination cursors are URL-safe base64 (api.cursors.encode_cursor).
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,500}$"
 # What a pattern means, for the 422 problem (pydantic would quote the regular expression).
 PATTERN_HINTS = {
@@ -232,6 +232,16 @@ class ResolveIn(_In):
 
 # --- keys ----------------------------------------------------------------------------------
 class KeyIn(_In):
+    # The rule below, in the schema too, so what /openapi.json accepts is what the route accepts.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"role": {"const": "channel"}}},
+                {"properties": {"channel": {"type": "null"}}},
+            ]
+        }
+    )
+
     role: Role
     name: str = Field(min_length=1, max_length=200, pattern=LINE_PATTERN)
     channel: Channel | None = Field(
@@ -255,6 +265,33 @@ class KeyOut(BaseModel):
 
 class KeyCreated(KeyOut):
     key: str = Field(description="the secret, shown once: store it now")
+
+
+# --- audit log ------------------------------------------------------------------------------
+class AuditActorOut(BaseModel):
+    id: str = Field(description="the key id (local: the sportello CLI; retention: the scheduled erasure)")
+    name: str
+    role: str
+
+
+class AuditTargetOut(BaseModel):
+    type: str
+    id: str | None
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor: AuditActorOut
+    action: str
+    target: AuditTargetOut
+    outcome: Literal["succeeded", "denied"]
+    detail: dict[str, Any] = Field(description="ids and enumerations only; never message text, URLs or secrets")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
 # --- webhooks ------------------------------------------------------------------------------

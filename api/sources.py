@@ -38,7 +38,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import models
+from api import audit, models
 from api.db import rows_affected
 from api.errors import UnknownSource, UnknownSyncJob
 from api.index_generation import publish_generation
@@ -114,7 +114,10 @@ def start_sync(
     for _attempt in range(2):
         pending = _queued_job(session, source_id)
         if pending is not None:
-            session.rollback()
+            audit.record(
+                session, principal, audit.SYNC_START, source_id, now=now, detail={"job_id": pending.id, "merged": True}
+            )
+            session.commit()
             return pending, False
         row = models.SyncJob(
             id=models.new_id("sync"),
@@ -124,6 +127,7 @@ def start_sync(
             created_at=now,
         )
         session.add(row)
+        audit.record(session, principal, audit.SYNC_START, source_id, now=now, detail={"job_id": row.id, "merged": False})
         try:
             session.commit()
         except IntegrityError:  # another request queued one first: merge into it

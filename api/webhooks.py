@@ -3,7 +3,8 @@
 Signing follows the Standard Webhooks spec (https://www.standardwebhooks.com/): headers
 `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
 "{id}.{timestamp}.{body}">` with a `whsec_` base64 secret. The `webhook-id` is the outbox row id,
-the same on every retry, so receivers can drop duplicates (delivery is at least once).
+the same on every retry, so receivers can drop duplicates (delivery is at least once). Signing
+needs the secret itself, so it is stored encrypted (api/secretbox.py), never hashed.
 
 `emit` only writes outbox rows inside the caller's transaction: an event exists if and only if
 the change it reports was committed, and a reply never waits for a receiver. `DeliveryWorker`
@@ -36,11 +37,12 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from api import models
+from api import audit, models
 from api.db import Database, database_fault, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
+from api.secretbox import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +85,51 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+@dataclass(frozen=True)
+class NewSubscription:
+    row: models.WebhookSubscription
+    secret: str  # the whsec_ secret in clear: returned once, stored encrypted
+
+
 def create_subscription(
-    session: Session, *, url: str, events: list[str], now: datetime
-) -> models.WebhookSubscription:
+    session: Session, box: SecretBox, *, url: str, events: list[str], now: datetime, actor: audit.Actor
+) -> NewSubscription:
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown:
         raise ValueError(f"unknown event types {unknown}; expected some of {', '.join(EVENT_TYPES)}")
+    secret = new_secret()
     row = models.WebhookSubscription(
         id=models.new_id("wh"),
         url=url,
         events=sorted(set(events), key=EVENT_TYPES.index),
-        secret=new_secret(),
+        secret=box.seal(secret),
         created_at=now,
     )
     session.add(row)
+    # The URL stays out of the audit row: receivers often carry a token in it.
+    audit.record(session, actor, audit.WEBHOOK_CREATE, row.id, now=now, detail={"events": row.events})
     session.commit()
-    return row
+    return NewSubscription(row, secret)
+
+
+def signing_secret(box: SecretBox, subscription: models.WebhookSubscription) -> str:
+    return box.open(subscription.secret, what=f"the signing secret of webhook {subscription.id}")
+
+
+def check_secrets(session: Session, box: SecretBox) -> None:
+    """SecretKeyError naming the first subscription whose secret the keys cannot open (/readyz)."""
+    for subscription in session.scalars(select(models.WebhookSubscription)):
+        signing_secret(box, subscription)
+
+
+def reseal_secrets(session: Session, box: SecretBox) -> int:
+    """Re-encrypt every stored secret with the first key (after a new key was put first); commits.
+    Returns how many were rewritten. A secret no key opens stops it, with nothing changed."""
+    rows = list(session.scalars(select(models.WebhookSubscription)))
+    for row in rows:
+        row.secret = box.rotate(row.secret, what=f"the signing secret of webhook {row.id}")
+    session.commit()
+    return len(rows)
 
 
 def list_subscriptions(session: Session) -> list[models.WebhookSubscription]:
@@ -113,8 +144,9 @@ def get_subscription(session: Session, webhook_id: str) -> models.WebhookSubscri
     return row
 
 
-def delete_subscription(session: Session, webhook_id: str) -> None:
+def delete_subscription(session: Session, webhook_id: str, *, now: datetime, actor: audit.Actor) -> None:
     get_subscription(session, webhook_id)
+    audit.record(session, actor, audit.WEBHOOK_DELETE, webhook_id, now=now)
     session.execute(
         delete(models.WebhookDelivery).where(models.WebhookDelivery.subscription_id == webhook_id)
     )
@@ -233,9 +265,10 @@ def signature_headers(secret: str, msg_id: str, body: str, at: datetime) -> dict
 class _Due:
     id: str
     url: str
-    secret: str
+    secret: str | None  # None: the keys cannot open it (`error` says why); not sent
     payload: str
     event_type: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -364,6 +397,8 @@ class DeliveryWorker:
         self._in_flight.difference_update(o.id for o in outcomes)
 
     async def _send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
+        if due.secret is None:
+            return _Outcome(due.id, False, None, due.error)
         headers = signature_headers(due.secret, due.id, due.payload, self.clock())
         try:
             response = await client.post(due.url, content=due.payload.encode("utf-8"), headers=headers)
@@ -412,11 +447,21 @@ class DeliveryWorker:
             ))
             session.commit()
         # Rows another worker claimed between our read and our write are not returned: skip them.
-        return [
-            _Due(candidate.id, subscription.url, subscription.secret, candidate.payload, candidate.event_type)
-            for candidate, subscription in rows
-            if candidate.id in won
-        ]
+        due = []
+        for candidate, subscription in rows:
+            if candidate.id in won:
+                secret, error = self._secret_of(subscription)
+                due.append(_Due(candidate.id, subscription.url, secret, candidate.payload, candidate.event_type, error))
+        return due
+
+    def _secret_of(self, subscription: models.WebhookSubscription) -> tuple[str | None, str | None]:
+        # A wrong SPORTELLO_SECRET_KEY fails the attempt with the reason in last_error (and the
+        # log, and /readyz): it retries with backoff, so fixing the key in time loses nothing.
+        try:
+            return signing_secret(self.db.secret_box(), subscription), None
+        except SecretKeyError as exc:
+            log.error("webhook_secret_unreadable", extra={"webhook_id": subscription.id, "error": str(exc)})
+            return None, str(exc)[:500]
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         now = self.clock()

@@ -6,6 +6,7 @@ into a message and exit code 2, and the API maps each branch to one problem+json
 
     SportelloError
     ├── SettingsError                 a SPORTELLO_* variable has an invalid value (sportello.settings)
+    │   └── SecretKeyError            SPORTELLO_SECRET_KEY cannot open a stored secret (api.secretbox)
     ├── KnowledgeError                the brand's knowledge needs a person's fix (knowledge.errors)
     │   ├── ManifestError             the sources manifest is invalid (file, line, field)
     │   ├── YamlSyntaxError           a YAML file (manifest, suite) is not valid YAML (with its line)

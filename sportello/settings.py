@@ -60,6 +60,9 @@ class Settings:
     openai_api_key: str | None = None
 
     admin_key: str | None = None
+    # Fernet keys (comma-separated, the first encrypts) for the secrets stored in the database
+    # (webhook signing secrets); without it, a key file in the data dir (api/secretbox.py).
+    secret_key: str | None = None
     metrics_key: str | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     # Requests per minute (bursts up to the same number), per process unless redis_url is set:
     # per API key (one channel key carries every customer of a number), per end customer (a

@@ -26,6 +26,7 @@ from api.channels.base import (
 from api.channels.errors import ChannelNotConfigured
 from api.channels.store import store_webhook
 from api.deps import NowDep, RuntimeDep
+from api.schemas import problem_responses
 from sportello.settings import Settings
 
 STATUS_EVENTS = ("conversation_status_changed", "conversation_resolved", "conversation_opened", "conversation_updated")
@@ -116,7 +117,8 @@ class Chatwoot(Channel):
 
 
 CHANNEL = Chatwoot()
-router = APIRouter(prefix="/channels/chatwoot", tags=["channels"])
+# What a provider may get back, documented in /openapi.json like every other route.
+router = APIRouter(prefix="/channels/chatwoot", tags=["channels"], responses=problem_responses(413, 503))
 
 
 @router.post("/webhook")

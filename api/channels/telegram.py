@@ -19,6 +19,7 @@ from api.channels.base import Channel, ChannelMessage, OutgoingRequest, SendOutc
 from api.channels.errors import BadSignature, ChannelNotConfigured
 from api.channels.store import store_webhook
 from api.deps import NowDep, RuntimeDep
+from api.schemas import problem_responses
 from sportello.settings import Settings
 
 NOT_TEXT = ("photo", "voice", "audio", "video", "video_note", "document", "sticker", "location",
@@ -87,7 +88,8 @@ class Telegram(Channel):
 
 
 CHANNEL = Telegram()
-router = APIRouter(prefix="/channels/telegram", tags=["channels"])
+# What a provider may get back, documented in /openapi.json like every other route.
+router = APIRouter(prefix="/channels/telegram", tags=["channels"], responses=problem_responses(401, 413, 503))
 
 
 @router.post("/webhook")

@@ -31,6 +31,8 @@ from api.channels.base import (
 from api.channels.errors import BadSignature, ChannelNotConfigured
 from api.channels.store import store_webhook
 from api.deps import NowDep, RuntimeDep
+from api.errors import Forbidden
+from api.schemas import problem_responses
 from sportello.settings import Settings
 
 # Throughput (130429: the number's messages per second) and pair rate (131056: too many messages
@@ -164,7 +166,8 @@ class WhatsApp(Channel):
 
 
 CHANNEL = WhatsApp()
-router = APIRouter(prefix="/channels/whatsapp", tags=["channels"])
+# What a provider may get back, documented in /openapi.json like every other route.
+router = APIRouter(prefix="/channels/whatsapp", tags=["channels"], responses=problem_responses(401, 403, 413, 503))
 
 
 @router.get("/webhook", response_class=PlainTextResponse)
@@ -175,10 +178,14 @@ def verify(
     challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
 ) -> PlainTextResponse:
     """Meta's verification request: echo `hub.challenge` when the token is ours, 403 otherwise."""
+    # 403 as problem+json like every other refusal (it was a bare text/plain body, undocumented).
     expected = runtime.settings.whatsapp_verify_token
     if mode == "subscribe" and expected and token and hmac.compare_digest(token, expected) and challenge:
         return PlainTextResponse(challenge)
-    return PlainTextResponse("verification failed", status_code=403)
+    raise Forbidden(
+        "webhook verification failed: hub.mode must be subscribe, hub.verify_token must be "
+        "SPORTELLO_WHATSAPP_VERIFY_TOKEN and hub.challenge must be given"
+    )
 
 
 @router.post("/webhook")

@@ -91,15 +91,17 @@ def erase_conversation(
 ) -> dict:
     """Erase the conversation and everything stored about it (messages, handoffs, feedback,
     queued and past events); subscribers get `conversation.erased`. Afterwards GET is 404."""
-    counts = erasure.erase_conversation(session, conversation_id, now=now)
+    counts = erasure.erase_conversation(session, conversation_id, now=now, actor=principal)
     log.info("conversation_erased", extra={"conversation_id": conversation_id, "reason": "request"})
     return {"conversation_id": conversation_id, "erased": counts}
 
 
 @router.get("/{conversation_id}/export")
-def export_conversation(conversation_id: ConversationId, principal: AdminKey, session: SessionDep) -> dict:
+def export_conversation(
+    conversation_id: ConversationId, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
     """Everything stored about the conversation, table by table (a data subject's access request)."""
-    return erasure.export_conversation(session, conversation_id)
+    return erasure.export_conversation(session, conversation_id, now=now, actor=principal)
 
 
 @router.post("/{conversation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)

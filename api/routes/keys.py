@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=problem_responses
 
 @router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 def create_key(body: KeyIn, principal: AdminKey, session: SessionDep, now: NowDep) -> dict:
-    issued = service.create_key(session, role=body.role, name=body.name, now=now)
+    issued = service.create_key(
+        session, role=body.role, name=body.name, now=now, actor=principal, channel=body.channel
+    )
     if body.channel is not None:
         scope_key_to_channel(session, issued.id, body.channel)
     return {
@@ -38,5 +40,5 @@ def list_keys(principal: AdminKey, session: SessionDep) -> list:
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_key(key_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep) -> Response:
-    service.revoke_key(session, key_id, now=now)
+    service.revoke_key(session, key_id, now=now, actor=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -42,7 +42,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The start-up warm-up has finished (SPORTELLO_WARMUP), the database answers, the knowledge
     index is built and reachable, the brand's manifest reads and validates (a bad setting there
     would otherwise fail turns one by one), and every configured messaging channel has all its
-    credentials.
+    credentials, and SPORTELLO_SECRET_KEY opens the stored webhook secrets.
 
     With a Chroma server (SPORTELLO_CHROMA_URL) its own check, `chroma`, says whether it answers.
     When it alone fails the answer is 200 with status `degraded`: turns are still answered, from
@@ -56,6 +56,8 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     }
     if runtime.settings.chroma_url:
         checks["chroma"] = _chroma_check(runtime)
+    if runtime.stores_secrets():  # like channels: reported once there is something to open
+        checks["secrets"] = _check(runtime.check_secrets)
     for channel in CHANNELS:  # a channel set up halfway would take messages it cannot answer
         if channel.configured(runtime.settings):
             missing = channel.missing(runtime.settings)

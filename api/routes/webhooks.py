@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api import models
 from api import webhooks as service
-from api.deps import AdminKey, NowDep, SessionDep
+from api.deps import AdminKey, NowDep, RuntimeDep, SessionDep
 from api.schemas import (
     DeliveryOut,
     DeliveryStatus,
@@ -38,10 +38,14 @@ def _view(row: models.WebhookSubscription) -> dict:
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
-def create_webhook(body: WebhookIn, principal: AdminKey, session: SessionDep, now: NowDep) -> dict:
+def create_webhook(
+    body: WebhookIn, principal: AdminKey, session: SessionDep, runtime: RuntimeDep, now: NowDep
+) -> dict:
     """Subscribe a URL to events; verify deliveries with the returned `whsec_` secret (Standard Webhooks)."""
-    row = service.create_subscription(session, url=str(body.url), events=list(body.events), now=now)
-    return {**_view(row), "secret": row.secret}
+    created = service.create_subscription(
+        session, runtime.secrets, url=str(body.url), events=list(body.events), now=now, actor=principal
+    )
+    return {**_view(created.row), "secret": created.secret}
 
 
 @router.get("", response_model=list[WebhookOut])
@@ -67,8 +71,8 @@ def update_webhook(
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep) -> Response:
-    service.delete_subscription(session, webhook_id)
+def delete_webhook(webhook_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep) -> Response:
+    service.delete_subscription(session, webhook_id, now=now, actor=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -32,7 +32,14 @@ def report(
     from rich.console import Console
     from rich.table import Table
 
-    from api import AnalyticsPeriod, Database, ServiceError, analytics_report, standalone_analytics_html
+    from api import (
+        AnalyticsPeriod,
+        Database,
+        SecretBox,
+        ServiceError,
+        analytics_report,
+        standalone_analytics_html,
+    )
     from knowledge.index import embedder_from_settings
 
     settings = Settings.from_env()
@@ -40,7 +47,7 @@ def report(
     end = _moment(until, "--until") if until else datetime.now(UTC)
     if len(until or "") == 10:  # a bare date: the whole day
         end += timedelta(days=1)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, secrets=SecretBox.from_settings(settings))
     try:
         db.migrate()
         with db.session() as session:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from api import Database
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+secrets_app = typer.Typer(
+    help="Keys of the secrets stored encrypted (SPORTELLO_SECRET_KEY): make one, rotate to it.",
+    no_args_is_help=True,
+)
 retention_app = typer.Typer(help="Erase conversations older than SPORTELLO_RETENTION_DAYS.", no_args_is_help=True)
 
 
@@ -31,8 +35,13 @@ def serve(
     """Run the HTTP service (OpenAPI docs at /docs). Configuration comes from SPORTELLO_* variables."""
     import uvicorn
 
-    from api import server_options
+    from api import SecretBox, SecretKeyError, server_options
 
+    settings = Settings.from_env()
+    try:  # a malformed SPORTELLO_SECRET_KEY says so here, not in a traceback from every worker
+        SecretBox.from_settings(settings)
+    except SecretKeyError as exc:
+        raise fail(str(exc)) from exc
     uvicorn.run(
         "api.app:create_app_from_env",
         factory=True,
@@ -41,15 +50,16 @@ def serve(
         workers=workers,
         log_config=None,  # api.logs configures logging in each worker
         proxy_headers=True,
-        **server_options(Settings.from_env()),
+        **server_options(settings),
     )
 
 
 
 def _database() -> Database:
-    from api import Database
+    from api import Database, SecretBox
 
-    db = Database(Settings.from_env().effective_database_url)
+    settings = Settings.from_env()
+    db = Database(settings.effective_database_url, secrets=SecretBox.from_settings(settings))
     db.migrate()
     return db
 
@@ -64,7 +74,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
-    from api import ROLES, create_key, scope_key_to_channel
+    from api import CLI_ACTOR, ROLES, create_key, scope_key_to_channel
 
     if role not in ROLES:
         raise typer.BadParameter(
@@ -75,7 +85,9 @@ def keys_create(
     db = _database()
     try:
         with db.session() as session:
-            issued = create_key(session, role=role, name=name or role, now=datetime.now(UTC))
+            issued = create_key(
+                session, role=role, name=name or role, now=datetime.now(UTC), actor=CLI_ACTOR, channel=channel
+            )
             if channel is not None:
                 scope_key_to_channel(session, issued.id, channel)
     finally:
@@ -138,15 +150,43 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="the key's id (key_...), not its secret")],
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from api import UnknownKey, revoke_key
+    from api import CLI_ACTOR, UnknownKey, revoke_key
 
     db = _database()
     try:
         with db.session() as session:
-            revoke_key(session, key_id, now=datetime.now(UTC))
+            revoke_key(session, key_id, now=datetime.now(UTC), actor=CLI_ACTOR)
     except UnknownKey as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     finally:
         db.dispose()
     typer.echo(f"revoked {key_id}")
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new Fernet key for SPORTELLO_SECRET_KEY (to rotate: put it first, the old one after)."""
+    from api import new_key
+
+    typer.echo(new_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Re-encrypt every stored secret with the first key of SPORTELLO_SECRET_KEY; then the other
+    keys can be dropped from it."""
+    from api import SecretKeyError, reseal_secrets
+
+    db = _database()
+    try:
+        with db.session() as session:
+            rewritten = reseal_secrets(session, db.secret_box())
+    except SecretKeyError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps({"rewritten": rewritten}))
+    else:
+        typer.echo(f"re-encrypted {rewritten} secret(s) with the first key of SPORTELLO_SECRET_KEY")

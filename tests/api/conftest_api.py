@@ -263,8 +263,9 @@ def service_fixture(make_service: Any) -> Service:
 
 # --- real servers on loopback ---------------------------------------------------------------------
 @contextmanager
-def running_server(app: FastAPI) -> Iterator[str]:
+def running_server(app: FastAPI, *, lifespan: str = "on") -> Iterator[str]:
     """Serve `app` with uvicorn on 127.0.0.1 (ephemeral port, lifespan on); yield its base URL.
+    `lifespan="off"` serves an app whose lifespan a TestClient already runs.
 
     The socket is bound and listening before the thread starts, so requests made right away wait
     in the backlog instead of failing: no polling for readiness.
@@ -274,7 +275,7 @@ def running_server(app: FastAPI) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

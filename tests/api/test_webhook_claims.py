@@ -57,7 +57,8 @@ def test_two_workers_on_one_database_send_each_event_once(
     receiver.secret = created.json()["secret"]
     for n in range(6):
         assert service.send(f"c-{n}", "Quali sono gli orari?").status_code == 200
-    databases = [Database(database_url), Database(database_url)]
+    keys = service.app.state.runtime.secrets  # the same SPORTELLO_SECRET_KEY in both processes
+    databases = [Database(database_url, secrets=keys), Database(database_url, secrets=keys)]
     barrier = threading.Barrier(2)
     workers = [DeliveryWorker(db, POLICY, Metrics()) for db in databases]
     for db in databases:
