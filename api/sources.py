@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import audit, models
-from api.db import rows_affected
+from api.db import database_fault, rows_affected
 from api.errors import UnknownSource, UnknownSyncJob
 from api.index_generation import publish_generation
 from api.keys import Principal
@@ -287,8 +287,11 @@ class SyncWorker:
                 await self.drain()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not kill the worker; try again later
-                log.exception("sync_worker_error")
+            except Exception as exc:  # a database hiccup must not kill the worker; try again later
+                if database_fault(exc) is None:
+                    log.exception("sync_worker_error")
+                else:  # one line per poll while the database is away, not a traceback
+                    log.warning("sync_worker_database_unavailable", extra={"error": type(exc).__name__})
             await asyncio.sleep(self.policy.poll_interval)
 
     async def run_next(self) -> bool:

@@ -364,8 +364,11 @@ class DeliveryWorker:
             except Exception as exc:
                 if database_fault(exc) is None:
                     log.exception("webhook_worker_error")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that lands as
+            # the event fires, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def deliver_due(self, client: httpx.AsyncClient | None = None) -> int:
         """Send every due row once (concurrently) and record the outcomes; return how many.

@@ -46,8 +46,11 @@ def retrieve(res: Resources, u: Understanding, *, query: str | None = None) -> R
             full = _retrieve(res, u, text, products=True)
             # The product's own row answers only what it speaks of: "is it good for bagels?" (its
             # row says "bagel setting"), not "how do I descale it?" (a question no source answers).
-            units = [unit for unit in full.units if unit.kind != "product" or carries(unit.text, topic)]
-            return replace(full, units=units)
+            # Other sources compete with the words the customer asked with, not with the product's
+            # name, which every page of a shop that sells it shares.
+            rows = [unit for unit in full.units if unit.kind == "product" and carries(unit.text, topic)]
+            units = sorted([*rows, *usage.units], key=lambda unit: -unit.similarity)
+            return replace(full, units=units, lexical_doc=usage.lexical_doc)
     return _retrieve(res, u, text, products=True)
 
 

@@ -162,8 +162,11 @@ class ChannelWorker:
                     log.exception("channel_worker_error")
                 else:  # one line per poll while the database is away, not a traceback
                     log.warning("channel_worker_database_unavailable", extra={"error": type(exc).__name__})
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that lands as
+            # the event fires, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await wake.wait()
 
     # --- turns -----------------------------------------------------------------------------
     async def take_turns(self) -> tuple[int, datetime | None]:

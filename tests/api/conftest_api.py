@@ -5,7 +5,8 @@ Fixture functions carry a `_fixture` suffix and a `name=`, so a test module impo
 
 - `database_url`: every persistence test runs on SQLite (a file in tmp_path) and on PostgreSQL
   (database `test` on 127.0.0.1:5432, one schema per test with a per-session prefix, all dropped
-  at the end); the PostgreSQL half is skipped only when nothing answers on that port.
+  at the end); the PostgreSQL half is skipped only when nothing answers on that port (under
+  CI=true it fails instead).
 - `EchoKnowledgeAssistant`: a deterministic stand-in for agent.assistant.Assistant at the
   service boundary (same `respond` protocol, real Reply/Citation/Warning/Handoff objects) so
   these tests exercise the service, not retrieval quality. tests/test_api_end_to_end.py uses
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import socket
 import struct
@@ -76,6 +78,9 @@ def postgres_database_fixture() -> Iterator[str]:
     forces a checkpoint, which costs seconds on a busy machine.
     """
     if not postgres_answers():
+        # CI promises PostgreSQL: there a missing server fails the tests instead of hiding them.
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
         pytest.skip(f"PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
     prefix = f"sportello_{uuid.uuid4().hex[:8]}_"
     yield prefix

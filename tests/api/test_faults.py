@@ -214,7 +214,7 @@ def _roles(channels: ChannelApp) -> list[str]:
 def test_the_background_workers_log_one_line_per_poll_and_no_traceback_while_the_database_is_away(
     make_channel_app: Any, relay: TcpRelay, caplog: pytest.LogCaptureFixture
 ) -> None:
-    channels: ChannelApp = make_channel_app()  # the webhook and channel workers both poll
+    channels: ChannelApp = make_channel_app()  # the webhook, channel and sync workers all poll
     with caplog.at_level(logging.INFO):
         relay.cut()
         events = ("webhook_worker_database_unavailable", "channel_worker_database_unavailable")
