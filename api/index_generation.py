@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import models
-from api.db import Database, database_fault, rows_affected
+from api.db import Database, log_background_error, rows_affected
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,7 @@ class IndexWatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup must not stop the watching; try again later
-                if database_fault(exc) is None:
-                    log.exception("index_watch_error")
-                else:  # one line per check while the database is away, not a traceback
-                    log.warning("index_watch_database_unavailable", extra={"error": type(exc).__name__})
+                log_background_error(log, "index_watch", exc)
 
     def check(self) -> bool:
         """Reload when the published generation differs from the one served; True if it did."""

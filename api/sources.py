@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import audit, models
-from api.db import database_fault, rows_affected
+from api.db import log_background_error, rows_affected
 from api.errors import UnknownSource, UnknownSyncJob
 from api.index_generation import publish_generation
 from api.keys import Principal
@@ -288,10 +288,7 @@ class SyncWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup must not kill the worker; try again later
-                if database_fault(exc) is None:
-                    log.exception("sync_worker_error")
-                else:  # one line per poll while the database is away, not a traceback
-                    log.warning("sync_worker_database_unavailable", extra={"error": type(exc).__name__})
+                log_background_error(log, "sync_worker", exc)
             await asyncio.sleep(self.policy.poll_interval)
 
     async def run_next(self) -> bool:

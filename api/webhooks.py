@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from api import audit, models
-from api.db import Database, database_fault, rows_affected
+from api.db import Database, log_background_error, rows_affected
 from api.errors import UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
@@ -349,10 +349,7 @@ class DeliveryWorker:
                 raise
             except Exception as exc:  # a database hiccup must not kill the worker; try again later
                 failed = True
-                if database_fault(exc) is None:
-                    log.exception("webhook_worker_error")
-                else:  # one line per poll while the database is away, not a traceback
-                    log.warning("webhook_worker_database_unavailable", extra={"error": type(exc).__name__})
+                log_background_error(log, "webhook_worker", exc)
             if sent >= self.policy.batch_size:
                 continue  # more may be due right now
             wait = self.policy.poll_interval
@@ -362,8 +359,7 @@ class DeliveryWorker:
                 if not failed:
                     wait = await asyncio.to_thread(self._seconds_until_due)
             except Exception as exc:
-                if database_fault(exc) is None:
-                    log.exception("webhook_worker_error")
+                log_background_error(log, "webhook_worker", exc)
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that lands as
             # the event fires, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):

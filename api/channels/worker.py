@@ -39,7 +39,7 @@ from api.channels.store import (
     ripe_conversations,
 )
 from api.conversations import InboundMessage, post_message
-from api.db import database_fault
+from api.db import database_fault, log_background_error
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -158,10 +158,7 @@ class ChannelWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a database hiccup must not kill the worker; try again later
-                if database_fault(exc) is None:
-                    log.exception("channel_worker_error")
-                else:  # one line per poll while the database is away, not a traceback
-                    log.warning("channel_worker_database_unavailable", extra={"error": type(exc).__name__})
+                log_background_error(log, "channel_worker", exc)
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that lands as
             # the event fires, and stop() then waits for this loop forever.
             with contextlib.suppress(TimeoutError):

@@ -502,3 +502,19 @@ def workspace(name: str) -> Iterator[Path]:
     finally:
         if not os.environ.get("SPORTELLO_DRILL_KEEP"):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def ledger_counts(ledger: dict[str, Any], delivered: dict[str, Any]) -> dict[str, Any]:
+    """What every drill reports of the service's stores and the receiver: acknowledged messages,
+    lost, doubled (messages, replies or events), half-stored, unanswered, events delivered."""
+    return {
+        "acknowledged": ledger["acknowledged"],
+        "lost": len(ledger["lost"]),
+        "doubled": len(ledger["doubled"]) + len(ledger["replies_doubled"]) + len(ledger["events_doubled"]),
+        "half_stored": len(ledger["half_stored"]),
+        "unanswered": ledger["unanswered"],
+        "events": delivered["events"],
+        "events_missing": len(delivered["missing"]),
+        "events_duplicated": len(delivered["duplicated"]),
+        "outbox": ledger["outbox"],
+    }

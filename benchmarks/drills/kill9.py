@@ -115,15 +115,7 @@ def _drill(folder: Path, url: str, llm: h.LLMEndpoint, feeds: h.FeedServer, rece
 def _summary(ledger: dict[str, Any], delivered: dict[str, Any], outcome: h.Outcome) -> dict[str, Any]:
     return {
         "statuses": outcome.counts(),
-        "acknowledged": ledger["acknowledged"],
-        "lost": len(ledger["lost"]),
-        "doubled": len(ledger["doubled"]) + len(ledger["replies_doubled"]) + len(ledger["events_doubled"]),
-        "half_stored": len(ledger["half_stored"]),
-        "unanswered": ledger["unanswered"],
-        "events": delivered["events"],
-        "events_missing": len(delivered["missing"]),
-        "events_duplicated": len(delivered["duplicated"]),
-        "outbox": ledger["outbox"],
+        **h.ledger_counts(ledger, delivered),
         "ok_at": time.strftime("%H:%M:%S"),
     }
 
