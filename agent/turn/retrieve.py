@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from agent.answers.units import answer_units
+from agent.answers.units import AnswerUnit, answer_units
 from agent.turn.check import MIN_Z
 from agent.turn.state import Resources, Retrieval, Subject, Understanding
 from knowledge.index import KnowledgeBase, Passage, SearchMode
@@ -37,20 +37,21 @@ def retrieve(res: Resources, u: Understanding, *, query: str | None = None) -> R
         # "How do I descale the X?": the product may be the context, not the topic. Its name would
         # pull the search to its own feed row; the question without it finds the FAQ that answers.
         # When what is left matches nothing clearly ("do you have the X?", "does the X fit the Y?"),
-        # the product itself was the topic: its row competes with everything else.
+        # the product itself may be the topic: its row joins the candidates, if it speaks of what
+        # was asked.
         topic = without_words(text, u.product.tokens)
         if topic and topic != text:
             usage = _retrieve(res, u, topic, products=False)
             if usage.units and res.calibration.z(usage.units[0].similarity) >= MIN_Z:
                 return usage
-            full = _retrieve(res, u, text, products=True)
             # The product's own row answers only what it speaks of: "is it good for bagels?" (its
             # row says "bagel setting"), not "how do I descale it?" (a question no source answers).
             # Other sources compete with the words the customer asked with, not with the product's
             # name, which every page of a shop that sells it shares.
-            rows = [unit for unit in full.units if unit.kind == "product" and carries(unit.text, topic)]
-            units = sorted([*rows, *usage.units], key=lambda unit: -unit.similarity)
-            return replace(full, units=units, lexical_doc=usage.lexical_doc)
+            passages, units = _search_units(res, u, text)
+            rows = [unit for unit in units if unit.kind == "product" and carries(unit.text, topic)]
+            ranked = sorted([*rows, *usage.units], key=lambda unit: -unit.similarity)
+            return _retrieval(res, passages, ranked, usage.lexical_doc)
     return _retrieve(res, u, text, products=True)
 
 
@@ -61,13 +62,21 @@ def carries(text: str, question: str) -> bool:
 
 
 def _retrieve(res: Resources, u: Understanding, text: str, *, products: bool) -> Retrieval:
-    passages = search(res.kb, text, u.subject, k=res.k, mode=res.retrieval_mode, store_names=res.store_names,
-                      language=u.language)
-    units = answer_units(text, passages, res.documents, res.kb.idf, clean=res.clean, language=u.language)
+    passages, units = _search_units(res, u, text)
     if not products:
         units = [unit for unit in units if unit.kind != "product"]
+    return _retrieval(res, passages, units, lexical_doc(res, text))
+
+
+def _search_units(res: Resources, u: Understanding, text: str) -> tuple[list[Passage], list[AnswerUnit]]:
+    passages = search(res.kb, text, u.subject, k=res.k, mode=res.retrieval_mode, store_names=res.store_names,
+                      language=u.language)
+    return passages, answer_units(text, passages, res.documents, res.kb.idf, clean=res.clean, language=u.language)
+
+
+def _retrieval(res: Resources, passages: list[Passage], units: list[AnswerUnit], lexical: str | None) -> Retrieval:
     lexical_only = any(p.lexical_only for p in passages) or (not passages and res.kb.vector_outage is not None)
-    return Retrieval(passages, units, lexical_doc(res, text), lexical_only=lexical_only)
+    return Retrieval(passages, units, lexical, lexical_only=lexical_only)
 
 
 def lexical_doc(res: Resources, text: str) -> str | None:
