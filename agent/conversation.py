@@ -35,7 +35,7 @@ class Conversation:
 
     id: str
     turns: list[Turn] = field(default_factory=list)
-    focus: dict[str, str] = field(default_factory=dict)  # e.g. {"store": "store:padova"}
+    focus: dict[str, str] = field(default_factory=dict)  # e.g. {"store": "store:leeds"}
     # A handoff that holds the conversation until a person resolves it (`HandoffReason.holds`):
     # set by the turn that opened it. The service keeps its own handoff table and does not call
     # the assistant while one holds; an in-process caller (the evals) carries it here.

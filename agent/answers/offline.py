@@ -65,7 +65,7 @@ class ComposeInput:
 
     @property
     def question(self) -> str:
-        """The question as the customer means it: a follow-up ("E per una e-bike?") with the
+        """The question as the customer means it: a follow-up ("And the large one?") with the
         message it follows, for choosing and checking evidence."""
         return f"{self.message} {self.context}" if self.context else self.message
 

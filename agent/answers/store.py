@@ -1,7 +1,7 @@
 """Answers about stores as places: which services (amenities) each offers, address and phone.
 
-Read from the store documents (schema.org `amenityFeature`, `address`, `telephone`), so "Posso
-fare il bike fitting a Padova?" is answered from the feed, including "no, but Torino does".
+Read from the store documents (schema.org `amenityFeature`, `address`, `telephone`), so "Is there
+parking at the Leeds store?" is answered from the feed, including "no, but York has".
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _citation(document: Document) -> Citation:
 
 def asked_amenity(message: str, docs: dict[str, Document], idf: Callable[[str], float]) -> str | None:
     """The amenity named in the message: the one sharing the rarest word stems with it
-    ("noleggiare una e-bike" names "Noleggio bici", not "Bike fitting": "bike" is everywhere)."""
+    ("repair a cracked phone screen" names "Screen repair", not "Phone rental": "phone" is
+    everywhere)."""
     asked = set(search_tokens(message))
     best: tuple[float, str] | None = None
     for document in docs.values():

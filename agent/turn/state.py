@@ -46,7 +46,7 @@ class Subject:
     """What the turn is about: named in the message, or carried over from the conversation."""
 
     store_key: str | None = None
-    store_label: str | None = None  # e.g. "Velò Padova (Padova)" for the query
+    store_label: str | None = None  # e.g. "Homely Leeds (Leeds)" for the query
     store_from_focus: bool = False
     product_key: str | None = None
     product_title: str | None = None
