@@ -24,7 +24,8 @@ __all__ = ["ACTS", "MessageParts", "read_act", "split_message"]
 ACTS = ("goodbye", "thanks", "greeting", "small_talk", "acknowledgement")
 # Words stripped from around a question. Small talk ("come va?") is an act only as a whole message:
 # "come va la consegna?" asks about deliveries.
-_WRAPPERS = ("goodbye", "thanks", "greeting", "acknowledgement", "filler")
+# `new_topic` ("altra cosa:", "different question,") also tells the turn not to lean on the previous one.
+_WRAPPERS = ("goodbye", "thanks", "greeting", "acknowledgement", "filler", "new_topic")
 _SHORT = 8  # words: longer messages are questions, whatever their nearest examples are
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _GAP = re.compile(r"[\s\W_]*", re.UNICODE)  # punctuation, spaces, emoji between wrappers
@@ -75,15 +76,17 @@ def _ending_with() -> dict[str, tuple[tuple[re.Pattern[str], str], ...]]:
 
 def _match_at(folded: str, start: int) -> tuple[int, str] | None:
     """The longest wrapper phrase starting at `start` and ending at a word boundary. An
-    acknowledgement opens a question only when punctuation follows it ("ok, e sabato?"): "great
-    deals this week?" asks about deals."""
+    acknowledgement opens a question only when punctuation or another opening follows it ("ok, e
+    sabato?", "ok thanks. and ..."): "great deals this week?" asks about deals."""
     for at, _, act in _patterns():
         match = at.match(folded, start)
         if not match or (match.end() < len(folded) and folded[match.end()].isalnum()):
             continue
         rest = folded[match.end():]
         if act == "acknowledgement" and rest.strip() and not re.match(r"\s*[^\w\s]", rest):
-            continue
+            after = _GAP.match(folded, match.end()).end()  # type: ignore[union-attr]
+            if _match_at(folded, after) is None:
+                continue
         return match.end(), act
     return None
 
@@ -124,14 +127,18 @@ def split_message(text: str) -> MessageParts:
         end, act = found
         closing.insert(0, act)
     question = text[start:end].strip(" \t\n\r,;:-–—")
-    # What is left may be only a conjunction or a pronoun ("va bene, ciao e buona giornata").
-    if not _WORD.search(question) or (not content_words(question) and not any(c.isdigit() for c in question)):
+    # What is left may be only a conjunction or a pronoun ("va bene, ciao e buona giornata"); asked
+    # as a question it is one, however plain its words ("and what days?", "e quindi?").
+    asked = "?" in text[start:]
+    if not _WORD.search(question) or (
+        not content_words(question) and not any(c.isdigit() for c in question) and not asked
+    ):
         question = ""
     return MessageParts(question, tuple(opening + closing))
 
 
 def _primary(acts: tuple[str, ...]) -> str | None:
-    real = [a for a in acts if a != "filler"]
+    real = [a for a in acts if a not in ("filler", "new_topic")]
     return next((act for act in ACTS if act in real), None)
 
 

@@ -135,9 +135,15 @@ def meaning_signal(text: str, vote: ExemplarVote, *, answered_well: bool) -> Sen
     reason = FAMILIES.get(family)
     if reason is None:
         return None
-    # Every nearest example agrees: a sentence of that kind, whatever the knowledge base holds.
-    unanimous = vote.votes == vote.neighbours
-    if not unanimous and (answered_well or vote.votes < STRONG_VOTE or family not in MEANING_FAMILIES):
+    # Where missing a handoff harms someone, a strong majority speaks when the knowledge base does
+    # not answer the message well, and all but one of the nearest examples even when it seems to
+    # (the rule dialogue acts follow: "my child swallowed the gel of the ice pack" lands near the
+    # FAQ entry about ice packs). Elsewhere every nearest example must agree.
+    if family in MEANING_FAMILIES:
+        needed = vote.neighbours - 1 if answered_well else STRONG_VOTE
+    else:
+        needed = vote.neighbours
+    if vote.votes < needed:
         return None
     return SensitiveSignal(reason, family, text.strip()[:80], "meaning")
 

@@ -20,7 +20,7 @@ from agent.signals.intents import Intent, detect_intent
 from agent.signals.safety import classify_message
 from agent.turn.state import Resources, Subject, Understanding
 from knowledge.facts import StoreRef, find_stores
-from knowledge.text import base_language, detect_language
+from knowledge.text import base_language, detect_language, words
 
 __all__ = ["understand"]
 
@@ -32,7 +32,9 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     served = res.served_languages
     default = served[0]
     previous_language = conversation.focus.get("language")
-    detected = detect_language(message, default=default, previous=previous_language, expected=served)
+    stores = list(res.knowledge_state(now).stores)
+    detected = detect_language(message, default=default, previous=previous_language, expected=served,
+                               names=_names(message, stores, res))
     is_served = base_language(detected) in served
     language = detected if is_served else default
 
@@ -52,12 +54,12 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
 
     asked = question or message
     intent = detect_intent(asked)
-    stores = list(res.knowledge_state(now).stores)
     subject, product = _subject(asked, conversation, stores, res)
     previous = conversation.customer_turns()[-1] if conversation.customer_turns() else None
     follow_up = (
         act is None
         and previous is not None
+        and "new_topic" not in parts.acts
         and _leans_on_previous(asked, intent, subject, product, answered_well)
     )
     context = None
@@ -166,6 +168,18 @@ def _subject(
         product_from_focus,
     )
     return subject, product
+
+
+def _names(message: str, stores: list[StoreRef], res: Resources) -> frozenset[str]:
+    """The words of the product and stores the message names, and of the brand's store names: they
+    name things in whatever language the brand chose, not the customer's."""
+    named: set[str] = set(res.store_words)
+    product = res.products.find(message)
+    if product is not None:
+        named |= product.tokens
+    for store in find_stores(message, stores):
+        named.update(words(" ".join([store.name, store.city or "", *store.aliases])))
+    return frozenset(named)
 
 
 def _without_focus(subject: Subject) -> Subject:

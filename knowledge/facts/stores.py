@@ -182,15 +182,12 @@ def _with_keys_and_aliases(
     generic: frozenset[str] = frozenset(),
 ) -> list[StoreRef]:
     """Keys and aliases for `raw` stores, next to the `others` the directory already holds (whose
-    keys are taken). A name word is not distinctive when every store's name has it (the brand)
-    or, next to other stores, when another store's name has it too; `generic` words (store
-    nouns) never are."""
+    keys are taken). A name word is not distinctive when another store's name has it too (the
+    brand, the kind of shop); `generic` words (store nouns) never are."""
     everyone = [*(o.name for o in others), *(r["name"] for r in raw)]
     name_words = [set(_words_only(fold(name)).split()) for name in everyone]
-    if others:
-        shared = {w for w in set().union(*name_words) if sum(w in words for words in name_words) > 1}
-    else:
-        shared = set.intersection(*name_words) if len(name_words) > 1 else set()
+    # A word in two stores' names ("Farmacia" in three of four pharmacies' names) tells none apart.
+    shared = {w for w in set().union(*name_words) if sum(w in words for words in name_words) > 1}
     shared |= generic
     all_cities = [fold(o.city) if o.city else None for o in others]
     cities = [fold(r["city"]) if r["city"] else None for r in raw]

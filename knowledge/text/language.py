@@ -3,17 +3,24 @@
 Statistical detectors are unreliable on one or two words ("ok", "ciao", "hi", "?"): lingua scores
 "hello" as Italian. So a short message never switches a conversation's language, and a first message
 only sets it when the detector is confident; otherwise the brand's default language is used.
+
+Names are not evidence of a language: "Is the Bologna store open on Sundays?" or "avete il power
+bank?" carry a place or a product named in another language. The detector reads the message without
+capitalised words inside a sentence, numbers and the names the caller knows (the product or store
+the message names), as long as a few words remain.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from knowledge.text.lexicon import LANGUAGES, language_data
+from knowledge.text.normalize import fold
 
 # Languages recognised in messages and documents: every language with a data file, plus widely
 # written ones, so a message in a language the brand does not serve is told apart (and answered
@@ -50,8 +57,16 @@ _MIN_CONFIDENCE = 0.8
 _MIN_CONFIDENCE_UNDECLARED = 0.5
 _UNDECLARED_MARGIN = 3.0  # times the best served language's confidence
 _MIN_WORDS_UNDECLARED = 3
+# lingua spreads its confidence over every language it knows, so a clear English sentence may get
+# 0.47 against Italian's 0.2: among the served languages, a leader this many times ahead of the
+# next one is a decision too.
+_LEAD_RATIO = 2.0
+# Fewer words than this left once names are taken out: read the message as written.
+_MIN_WORDS_WITHOUT_NAMES = 2
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W\d_]+)?|[.!?;:\n]")
+_SENTENCE_ENDS = frozenset(".!?;:\n")
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +82,19 @@ def warm_up() -> None:
 
 
 def detect_language(
-    text: str, *, default: str = "it", previous: str | None = None, expected: tuple[str, ...] = ()
+    text: str,
+    *,
+    default: str = "it",
+    previous: str | None = None,
+    expected: tuple[str, ...] = (),
+    names: Collection[str] = (),
 ) -> str:
     """The language `text` is written in, as an ISO 639-1 code.
 
     `previous` is the language the conversation has been using; `default` the brand's language;
-    `expected` the languages the brand serves (more likely than others). A message too short or
-    too ambiguous to judge keeps `previous`, or else `default`.
+    `expected` the languages the brand serves (more likely than others); `names` folded words
+    (`knowledge.text.words`) that name things and say nothing about the language. A message too
+    short or too ambiguous to judge keeps `previous`, or else `default`.
     """
     known = set(SUPPORTED_LANGUAGES)
     fallback = previous if previous in known else default
@@ -88,7 +109,7 @@ def detect_language(
     short = len(words) <= _SHORT_MESSAGE_WORDS
     if short and previous in known:
         return previous
-    ranked = _ranked(text)
+    ranked = _ranked(_without_names(text, names))
     if not ranked:
         return fallback
     likely = set(expected) | {default} | ({previous} if previous else set())
@@ -102,11 +123,33 @@ def detect_language(
     ):
         return top
     # Among the languages the brand serves, confidence renormalised to them alone.
-    total = sum(value for lang, value in ranked if lang in likely) or 1.0
-    language, value = max(((lang, v / total) for lang, v in ranked if lang in likely), key=lambda p: p[1],
-                          default=(fallback, 0.0))
+    served = sorted(((value, lang) for lang, value in ranked if lang in likely), reverse=True)
+    if not served:
+        return fallback
+    (value, language), runner_up = served[0], (served[1][0] if len(served) > 1 else 0.0)
+    total = sum(v for v, _ in served) or 1.0
     needed = _MIN_CONFIDENCE_SHORT if short else _MIN_CONFIDENCE
-    return language if value >= needed else fallback
+    if value / total >= needed or value >= _LEAD_RATIO * runner_up > 0.0 or (value > 0.0 and runner_up == 0.0):
+        return language
+    return fallback
+
+
+def _without_names(text: str, names: Collection[str]) -> str:
+    """`text` without what names things: numbers, words the caller knows as names, and capitalised
+    words that do not start a sentence — unless too little would be left to judge."""
+    kept: list[str] = []
+    sentence_start = True
+    for match in _TOKEN.finditer(unicodedata.normalize("NFC", text)):
+        token = match.group(0)
+        if token in _SENTENCE_ENDS:
+            sentence_start = True
+            continue
+        capitalised_inside = not sentence_start and token[0].isupper() and len(token) > 1
+        sentence_start = False
+        if capitalised_inside or any(ch.isdigit() for ch in token) or fold(token) in names:
+            continue
+        kept.append(token)
+    return " ".join(kept) if len(kept) >= _MIN_WORDS_WITHOUT_NAMES else text
 
 
 def _chat_language(words: list[str]) -> str | None:

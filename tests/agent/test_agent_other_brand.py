@@ -87,3 +87,17 @@ def test_a_usage_question_no_source_answers_is_handed_off_not_given_the_product_
     reply = ask(homely, "How do I descale the Crumb toaster?")
     assert not reply.grounded
     assert reply.handoff is not None and reply.handoff.reason == HandoffReason.NO_ANSWER
+
+
+def test_a_question_after_thanks_is_answered_not_thanked(homely: Assistant) -> None:
+    first = homely.respond(Conversation("thanks-then-question"), "Is the Leeds store open on Sunday?", now=NOW)
+    reply = homely.respond(first.apply(Conversation("thanks-then-question")), "ok thanks. and do you offer gift wrapping?", now=NOW).reply
+    assert "£3" in reply.text
+    assert reply.handoff is None
+
+
+def test_a_new_topic_announced_as_such_does_not_inherit_the_store(homely: Assistant) -> None:
+    first = homely.respond(Conversation("new-topic"), "Is the Leeds store open on Sunday?", now=NOW)
+    reply = homely.respond(first.apply(Conversation("new-topic")), "thanks. different question: can I pay with Klarna?", now=NOW).reply
+    assert "Klarna" in reply.text
+    assert "stores" not in {c.source_id for c in reply.citations}

@@ -4,7 +4,8 @@ import pytest
 
 from agent.conversation import Conversation, Turn
 from agent.reply import HandoffReason
-from agent.signals.safety import FAMILIES, SensitiveSignal, _patterns, classify_message
+from agent.signals.exemplars import ExemplarVote
+from agent.signals.safety import FAMILIES, SensitiveSignal, _patterns, classify_message, meaning_signal
 from agent.turn.decide import SUMMARY_MAX_CHARS, decide_handoff, near_duplicate, summarize_for_operator
 from knowledge.errors import ManifestError
 from knowledge.sources import load_manifest
@@ -378,3 +379,18 @@ def test_the_manifest_validates_sensitive_families(tmp_path) -> None:
                         encoding="utf-8")
     with pytest.raises(ManifestError, match="sensitive"):
         load_manifest(manifest)
+
+
+def _vote(label: str, votes: int, neighbours: int = 7) -> ExemplarVote:
+    return ExemplarVote(label, votes, neighbours, 0.9, label, "example")
+
+
+def test_meaning_hands_off_a_harm_the_knowledge_base_seems_to_answer_only_when_all_but_one_example_agree() -> None:
+    assert meaning_signal("…", _vote("sensitive.injury", 6), answered_well=True) is not None
+    assert meaning_signal("…", _vote("sensitive.injury", 5), answered_well=True) is None
+    assert meaning_signal("…", _vote("sensitive.injury", 5), answered_well=False) is not None
+
+
+def test_meaning_alone_hands_off_a_complaint_or_a_legal_matter_only_when_every_example_agrees() -> None:
+    assert meaning_signal("…", _vote("sensitive.legal", 6), answered_well=False) is None
+    assert meaning_signal("…", _vote("sensitive.legal", 7), answered_well=True) is not None

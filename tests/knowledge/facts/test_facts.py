@@ -205,6 +205,20 @@ def test_two_stores_in_one_city_are_told_apart_by_their_distinctive_name_words()
     assert find_stores("il negozio Isola apre alle 10?", stores) == [stores[1]]
 
 
+def test_a_word_several_store_names_share_names_none_of_them():
+    # "Farmacia" is in three of the four names (the fourth is a "Parafarmacia"): a customer who
+    # writes "la farmacia di Modena" names the Modena one only.
+    names = {"Modena": "Farmacia Gentili Modena Centro", "Carpi": "Farmacia Gentili Carpi",
+             "Sassuolo": "Parafarmacia Gentili Sassuolo", "Vignola": "Farmacia Gentili Vignola"}
+    docs = []
+    for city, name in names.items():
+        doc = store_doc(city, hours=[], name=name)
+        docs.append(Document(**{**doc.__dict__, "key": city.lower()}))
+        docs[-1].data["store"]["id"] = f"{BASE}/negozi/{city.lower()}/"
+    stores = store_directory(docs)
+    assert [s.city for s in find_stores("che orari fa sabato la farmacia di Modena?", stores)] == ["Modena"]
+
+
 def test_without_a_locations_source_the_stores_come_from_page_jsonld():
     node = {
         "@type": "BikeStore",

@@ -76,3 +76,32 @@ def test_warm_up_builds_the_detector_once() -> None:
     warm_up()
     warm_up()
     assert detect_language("Dove si trova il negozio?") == "it"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is the Bologna store open on Sundays?",
+        "is there a ferry from Piombino to Rio Marina this Sunday?",
+        "how much is one adult Civitavecchia to Olbia? no cabin",
+        "Can I buy the Meridia X12 Mini now?",
+    ],
+)
+def test_italian_place_and_product_names_do_not_make_an_english_question_italian(text: str) -> None:
+    assert detect_language(text, default="it", expected=("it", "en")) == "en"
+
+
+def test_an_english_product_name_does_not_make_an_italian_question_english() -> None:
+    assert detect_language("il Christmas Feast Box 2026 si può già ordinare?", default="en") == "it"
+
+
+def test_names_the_caller_knows_are_not_read_as_language() -> None:
+    # "power bank" is a product of the brand: without it, what is left is plainly Italian.
+    text = "avete il power bank da 10000?"
+    assert detect_language(text, default="en", expected=("en", "it"), names={"power", "bank"}) == "it"
+
+
+def test_a_first_message_clearly_ahead_in_one_served_language_sets_it() -> None:
+    # lingua gives English under 0.5 here (the rest spread over other languages), Italian far less.
+    assert detect_language("hello there", default="it", expected=("it", "en")) == "en"
+    assert detect_language("ok cool", default="it", expected=("it", "en")) == "en"
