@@ -90,6 +90,9 @@ class Settings:
     max_header_bytes: int = 16_384  # h11's cap on an incomplete request line and headers
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
     retention_days: float | None = None
+    # Audit rows older than this are deleted by the same command (the log names who acted on which
+    # conversation: personal data with a retention of its own). Unset: kept until deleted by hand.
+    audit_retention_days: float | None = None
 
     # Messaging channels (api/channels/): a channel is configured when any of its variables is set;
     # /readyz names the ones it still lacks.
