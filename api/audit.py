@@ -57,6 +57,8 @@ ActionName = Literal[
     "key.revoke",
     "webhook.create",
     "webhook.delete",
+    "webhook.update",
+    "webhook.redeliver",
     "source.sync",
     "conversation.erase",
     "conversation.export",
@@ -78,6 +80,8 @@ KEY_CREATE = Action("key.create", "key")
 KEY_REVOKE = Action("key.revoke", "key", "key_id")
 WEBHOOK_CREATE = Action("webhook.create", "webhook")
 WEBHOOK_DELETE = Action("webhook.delete", "webhook", "webhook_id")
+WEBHOOK_UPDATE = Action("webhook.update", "webhook", "webhook_id")
+WEBHOOK_REDELIVER = Action("webhook.redeliver", "webhook", "webhook_id")
 SYNC_START = Action("source.sync", "source", "source_id")
 CONVERSATION_ERASE = Action("conversation.erase", "conversation", "conversation_id")
 CONVERSATION_EXPORT = Action("conversation.export", "conversation", "conversation_id")
@@ -91,6 +95,9 @@ ROUTES: dict[tuple[str, str], Action] = {
     ("DELETE", "/v1/keys/{key_id}"): KEY_REVOKE,
     ("POST", "/v1/webhooks"): WEBHOOK_CREATE,
     ("DELETE", "/v1/webhooks/{webhook_id}"): WEBHOOK_DELETE,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): WEBHOOK_UPDATE,
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/retry"): WEBHOOK_REDELIVER,
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): WEBHOOK_REDELIVER,
     ("POST", "/v1/sources/{source_id}/sync"): SYNC_START,
     ("DELETE", "/v1/conversations/{conversation_id}"): CONVERSATION_ERASE,
     ("GET", "/v1/conversations/{conversation_id}/export"): CONVERSATION_EXPORT,
