@@ -8,6 +8,7 @@ from api.analytics import catch_up as analytics_catch_up
 from api.analytics import report as analytics_report
 from api.app import create_app, create_app_from_env, server_options
 from api.audit import CLI as CLI_ACTOR
+from api.audit import prune as prune_audit_log
 from api.channels import scope_key_to_channel, telegram_set_webhook_request
 from api.db import Database
 from api.erasure import erase_conversation, erase_expired, export_conversation
@@ -61,6 +62,7 @@ __all__ = [
     "list_keys",
     "publish_new_index",
     "new_key",
+    "prune_audit_log",
     "reseal_secrets",
     "revoke_key",
     "scope_key_to_channel",

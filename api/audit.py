@@ -16,10 +16,10 @@ one) keeps the record that it was erased; the conversation's id is the target id
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from api import models
@@ -48,6 +48,8 @@ class LocalActor:
 
 CLI = LocalActor("local", "sportello CLI")
 RETENTION = LocalActor("retention", "SPORTELLO_RETENTION_DAYS", "system")
+AUDIT_RETENTION = LocalActor("retention", "SPORTELLO_AUDIT_RETENTION_DAYS", "system")
+PRUNE_BATCH = 1000  # rows per DELETE: keeps each write short on a large log
 
 
 ActionName = Literal[
@@ -55,9 +57,12 @@ ActionName = Literal[
     "key.revoke",
     "webhook.create",
     "webhook.delete",
+    "webhook.update",
+    "webhook.redeliver",
     "source.sync",
     "conversation.erase",
     "conversation.export",
+    "audit.prune",
     "handoff.claim",
     "handoff.reply",
     "handoff.resolve",
@@ -75,9 +80,12 @@ KEY_CREATE = Action("key.create", "key")
 KEY_REVOKE = Action("key.revoke", "key", "key_id")
 WEBHOOK_CREATE = Action("webhook.create", "webhook")
 WEBHOOK_DELETE = Action("webhook.delete", "webhook", "webhook_id")
+WEBHOOK_UPDATE = Action("webhook.update", "webhook", "webhook_id")
+WEBHOOK_REDELIVER = Action("webhook.redeliver", "webhook", "webhook_id")
 SYNC_START = Action("source.sync", "source", "source_id")
 CONVERSATION_ERASE = Action("conversation.erase", "conversation", "conversation_id")
 CONVERSATION_EXPORT = Action("conversation.export", "conversation", "conversation_id")
+AUDIT_PRUNE = Action("audit.prune", "audit_log")
 HANDOFF_CLAIM = Action("handoff.claim", "handoff", "handoff_id")
 HANDOFF_REPLY = Action("handoff.reply", "handoff", "handoff_id")
 HANDOFF_RESOLVE = Action("handoff.resolve", "handoff", "handoff_id")
@@ -87,6 +95,9 @@ ROUTES: dict[tuple[str, str], Action] = {
     ("DELETE", "/v1/keys/{key_id}"): KEY_REVOKE,
     ("POST", "/v1/webhooks"): WEBHOOK_CREATE,
     ("DELETE", "/v1/webhooks/{webhook_id}"): WEBHOOK_DELETE,
+    ("PATCH", "/v1/webhooks/{webhook_id}"): WEBHOOK_UPDATE,
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/retry"): WEBHOOK_REDELIVER,
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): WEBHOOK_REDELIVER,
     ("POST", "/v1/sources/{source_id}/sync"): SYNC_START,
     ("DELETE", "/v1/conversations/{conversation_id}"): CONVERSATION_ERASE,
     ("GET", "/v1/conversations/{conversation_id}/export"): CONVERSATION_EXPORT,
@@ -122,6 +133,34 @@ def record(
             detail=detail or {},
         )
     )
+
+
+def prune(session: Session, *, retention_days: float, now: datetime) -> int:
+    """Delete the rows older than `retention_days` (in batches, each committed) and leave one
+    `audit.prune` row saying how many went and from when (none when nothing was old enough): an
+    auditor reading a log that starts late sees why. Returns how many rows were deleted."""
+    cutoff = now - timedelta(days=retention_days)
+    entry = models.AuditEntry
+    pruned = 0
+    while True:
+        ids = list(session.scalars(select(entry.id).where(entry.at < cutoff).order_by(entry.at).limit(PRUNE_BATCH)))
+        if not ids:
+            break
+        session.execute(delete(entry).where(entry.id.in_(ids)).execution_options(synchronize_session=False))
+        session.commit()
+        pruned += len(ids)
+    if not pruned:
+        return 0
+    record(
+        session,
+        AUDIT_RETENTION,
+        AUDIT_PRUNE,
+        None,
+        now=now,
+        detail={"pruned": pruned, "before": cutoff.isoformat(), "retention_days": retention_days},
+    )
+    session.commit()
+    return pruned
 
 
 def list_entries(

@@ -125,6 +125,39 @@ def post_message(
     return _commit_or_replay(session, conversation_id, message_id, inbound.text, write)
 
 
+def store_unanswered(
+    session: Session, conversation_id: str, inbound: InboundMessage, *, now: datetime
+) -> PostedMessage:
+    """Store a customer message without a turn: the bot does not answer it (a messaging channel's
+    message past the per-customer limit, api/channels/worker.py). It is in the transcript and the
+    export, `message.received` is emitted, and an operator sees it; no assistant runs, no reply
+    is sent. A retry of a message already answered returns that answer, as `post_message` does."""
+    message_id = inbound.message_id or models.new_id("msg")
+    _one_turn_at_a_time(session, conversation_id)
+    stored = _stored_response(session, conversation_id, message_id, inbound.text)
+    if stored is not None:
+        return PostedMessage(stored, replayed=True)
+
+    def write() -> PostedMessage:
+        conversation = _conversation_row(session, conversation_id, inbound, now)
+        customer = _customer_row(conversation_id, message_id, inbound, now)
+        handoff = active_handoff(session, conversation_id)
+        response = {
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "status": "handed_off" if handoff is not None else "bot",
+            "reply": None,
+            "handoff": handoff_ref(handoff) if handoff is not None else None,
+        }
+        customer.response = response
+        session.add(customer)
+        session.flush()
+        emit(session, "message.received", _message_event(conversation, customer, handoff.id if handoff else None), now=now)
+        return PostedMessage(response, replayed=False)
+
+    return _commit_or_replay(session, conversation_id, message_id, inbound.text, write)
+
+
 def _one_turn_at_a_time(session: Session, conversation_id: str) -> bool:
     """On PostgreSQL, wait for the conversation's transaction-scoped advisory lock, so turns of one
     conversation run one at a time across every worker, in the order they got the lock: the next

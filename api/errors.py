@@ -42,6 +42,14 @@ class UnknownWebhook(NotFound):
         super().__init__(f"no webhook subscription {webhook_id!r}: list them with GET /v1/webhooks")
 
 
+class UnknownDelivery(NotFound):
+    def __init__(self, webhook_id: str, delivery_id: str) -> None:
+        super().__init__(
+            f"no delivery {delivery_id!r} of webhook subscription {webhook_id!r}: list them with "
+            f"GET /v1/webhooks/{webhook_id}/deliveries?status=failed"
+        )
+
+
 class UnknownSource(NotFound):
     def __init__(self, source_id: str, known: list[str]) -> None:
         listed = ", ".join(known) if known else "none"
@@ -103,6 +111,26 @@ class HandoffAlreadyOpen(Conflict):
             "resolve it before requesting another"
         )
         self.handoff_id = handoff_id
+
+
+class SubscriptionDisabled(Conflict):
+    """Dead letters of a disabled subscription are not sent again until an admin enables it."""
+
+    def __init__(self, webhook_id: str, reason: str | None) -> None:
+        because = f" ({reason})" if reason else ""
+        super().__init__(
+            f"webhook subscription {webhook_id!r} is disabled{because}: enable it first with "
+            f'PATCH /v1/webhooks/{webhook_id} {{"enabled": true}}, then retry its deliveries'
+        )
+
+
+class DeliveryNotFailed(Conflict):
+    """Only a dead letter is sent again: a pending delivery is on its way, a delivered one arrived."""
+
+    def __init__(self, delivery_id: str, status: str) -> None:
+        super().__init__(
+            f"delivery {delivery_id!r} is {status}, not failed: only failed deliveries are sent again"
+        )
 
 
 class InvalidCursor(ServiceError):

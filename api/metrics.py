@@ -60,6 +60,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.channel_turns_limited = Counter(
+            "sportello_channel_turns_limited",
+            "Channel turns stored unanswered: the conversation was over its per-customer limit",
+            ["channel"],
+            registry=self.registry,
+        )
         self._lock = threading.Lock()
         self._replied = 0
         self._grounded = 0

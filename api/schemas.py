@@ -340,6 +340,14 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
 
 
+class RedeliveryOut(BaseModel):
+    count: int = Field(description="how many dead letters were queued again")
+    deliveries: list[DeliveryOut] = Field(
+        description="the deliveries queued again, oldest first: pending, attempts 0, due now; each keeps its "
+        "id, which is the `webhook-id` header the receiver dedupes by"
+    )
+
+
 # --- knowledge -----------------------------------------------------------------------------
 class FailedPageOut(BaseModel):
     source_id: str

@@ -39,7 +39,7 @@ from standardwebhooks import Webhook
 
 from api import audit, models
 from api.db import Database, log_background_error, rows_affected
-from api.errors import UnknownWebhook
+from api.errors import DeliveryNotFailed, SubscriptionDisabled, UnknownDelivery, UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
 from api.secretbox import SecretBox, SecretKeyError
@@ -155,12 +155,13 @@ def delete_subscription(session: Session, webhook_id: str, *, now: datetime, act
 
 
 def set_enabled(
-    session: Session, webhook_id: str, *, enabled: bool, reason: str, now: datetime
+    session: Session, webhook_id: str, *, enabled: bool, reason: str, now: datetime, actor: audit.Actor
 ) -> models.WebhookSubscription:
     """Enable or disable a subscription (an admin's PATCH). Disabling ends its pending deliveries
     `failed`, as a 410 does; enabling queues nothing again: events emitted meanwhile were never
-    queued, and dead letters stay as they are."""
+    queued, and dead letters stay as they are until an admin sends them again (`redeliver`)."""
     row = get_subscription(session, webhook_id)
+    audit.record(session, actor, audit.WEBHOOK_UPDATE, webhook_id, now=now, detail={"enabled": enabled})
     if enabled:
         row.disabled_at = None
         row.disabled_reason = None
@@ -168,9 +169,66 @@ def set_enabled(
         return row
     if row.disabled_at is None:
         disable_subscription(session, webhook_id, reason=reason, now=now)
-        session.commit()
-        session.refresh(row)
+    session.commit()
+    session.refresh(row)
     return row
+
+
+def redeliver(
+    session: Session, webhook_id: str, *, delivery_id: str | None, now: datetime, actor: audit.Actor
+) -> list[models.WebhookDelivery]:
+    """Queue dead letters again: one (`delivery_id`) or every failed delivery of the subscription
+    (None); commits and returns the rows queued, oldest first.
+
+    Each row keeps its id, so the `webhook-id` header is the one the receiver may already have
+    seen (Standard Webhooks: receivers drop duplicates by it), and its body; `attempts` starts
+    again at 0 with the whole retry schedule ahead, due now. `last_error` and
+    `last_status_code` keep what the last attempt met until the next one replaces them.
+
+    The subscription must be enabled (SubscriptionDisabled otherwise: a receiver that answered
+    410 said it is gone, and nothing is sent to a disabled subscription); one delivery must be
+    `failed` (DeliveryNotFailed). The UPDATE re-checks `failed` inside the write, so of two
+    admins asking at once one queues each row, and the worker sends it once.
+    """
+    subscription = get_subscription(session, webhook_id)
+    delivery = models.WebhookDelivery
+    if delivery_id is not None:
+        row = session.get(delivery, delivery_id)
+        if row is None or row.subscription_id != webhook_id:
+            raise UnknownDelivery(webhook_id, delivery_id)
+    if subscription.disabled_at is not None:
+        raise SubscriptionDisabled(webhook_id, subscription.disabled_reason)
+    scope = [delivery.subscription_id == webhook_id, delivery.status == "failed"]
+    if delivery_id is not None:
+        scope.append(delivery.id == delivery_id)
+    queued = set(session.scalars(
+        update(delivery)
+        .where(*scope)
+        .values(status="pending", attempts=0, next_attempt_at=None, delivered_at=None)
+        .returning(delivery.id)
+        .execution_options(synchronize_session=False)
+    ))
+    if delivery_id is not None and not queued:
+        session.rollback()
+        current = session.get(delivery, delivery_id)
+        raise DeliveryNotFailed(delivery_id, current.status if current is not None else "gone")
+    detail: dict[str, Any] = {"count": len(queued)}
+    if delivery_id is not None:
+        detail["delivery_id"] = delivery_id
+    audit.record(session, actor, audit.WEBHOOK_REDELIVER, webhook_id, now=now, detail=detail)
+    session.info[OUTBOX_FLAG] = True  # the app wakes the worker once this commits
+    session.commit()
+    rows = list(session.scalars(
+        select(delivery)
+        .where(delivery.id.in_(queued))
+        .order_by(delivery.created_at, delivery.id)
+        .execution_options(populate_existing=True)  # the UPDATE skipped the loaded row
+    )) if queued else []
+    log.info(
+        "webhook_redelivery_queued",
+        extra={"subscription_id": webhook_id, "count": len(rows), "actor": actor.key_id},
+    )
+    return rows
 
 
 def disable_subscription(session: Session, webhook_id: str, *, reason: str, now: datetime) -> int:

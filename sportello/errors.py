@@ -27,11 +27,13 @@ into a message and exit code 2, and the API maps each branch to one problem+json
     │   ├── GateError                 a --fail-under threshold is malformed
     │   │   └── UnknownMetric         it names a metric the report does not have
     │   └── TargetError               the assistant under test could not answer (HTTP error, down)
+    ├── DiskSpaceLow                  a folder the service writes to is nearly full (api.disk; /readyz)
     └── ServiceError                  a request the HTTP service refuses (api.errors → problem+json)
         ├── NotFound                  404: UnknownConversation, UnknownHandoff, UnknownKey,
-        │                             UnknownWebhook, UnknownSource, UnknownSyncJob
+        │                             UnknownWebhook, UnknownDelivery, UnknownSource, UnknownSyncJob
         ├── Conflict                  409: InvalidTransition, NotYourHandoff, MessageIdTaken,
-        │                             MessageIdReused, HandoffAlreadyOpen, WindowClosed (a channel's reply window)
+        │                             MessageIdReused, HandoffAlreadyOpen, WindowClosed (a channel's reply window),
+        │                             SubscriptionDisabled, DeliveryNotFailed (sending a dead letter again)
         ├── InvalidCursor             400: a pagination cursor the service did not make
         ├── InvalidPeriod             400: an analytics period that ends before it starts
         ├── NotConfigured             503: no manifest or no index yet; ChannelNotConfigured

@@ -73,6 +73,9 @@ class Settings:
     # Shared rate limits across every process: redis://host:6379/0 (else each process has its own).
     redis_url: str | None = None
     redis_prefix: str = "sportello"  # key prefix, so deployments (and test runs) can share a server
+    # /readyz fails (503, `checks.disk`) while the data dir or the SQLite file's folder has less
+    # free space than this, before writes fail with 507; 0 turns the check off.
+    min_free_bytes: int = 100_000_000
     max_body_bytes: int = 64_000  # larger request bodies get 413 (declared or streamed)
     log_level: str = "INFO"
     # Before /readyz says ready, build the assistant and the index and take one throwaway turn
@@ -90,6 +93,9 @@ class Settings:
     max_header_bytes: int = 16_384  # h11's cap on an incomplete request line and headers
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
     retention_days: float | None = None
+    # Audit rows older than this are deleted by the same command (the log names who acted on which
+    # conversation: personal data with a retention of its own). Unset: kept until deleted by hand.
+    audit_retention_days: float | None = None
 
     # Messaging channels (api/channels/): a channel is configured when any of its variables is set;
     # /readyz names the ones it still lacks.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from api.channels.store import (
     release_turn,
     ripe_conversations,
 )
-from api.conversations import InboundMessage, post_message
+from api.conversations import InboundMessage, post_message, store_unanswered
 from api.db import database_fault, log_background_error
 from api.runtime import Runtime
 
@@ -204,14 +205,13 @@ class ChannelWorker:
             if turn.kind != "text":
                 only_text = OnlyTextAssistant(turn.language or self._default_language())
                 assistant = lambda: only_text  # noqa: E731
+            inbound = InboundMessage(turn.text, turn.user_id, turn.channel, message_id=turn.turn_key)
+            limited = self._over_customer_limit(turn)
             try:
-                posted = post_message(
-                    session,
-                    turn.conversation_id,
-                    InboundMessage(turn.text, turn.user_id, turn.channel, message_id=turn.turn_key),
-                    assistant=assistant,
-                    now=now,
-                )
+                if limited:
+                    posted = store_unanswered(session, turn.conversation_id, inbound, now=now)
+                else:
+                    posted = post_message(session, turn.conversation_id, inbound, assistant=assistant, now=now)
             except Exception as exc:
                 session.rollback()
                 if database_fault(exc) is not None:
@@ -225,6 +225,17 @@ class ChannelWorker:
                 log.exception("channel_turn_failed conversation=%s", turn.conversation_id)
                 finish_turn(session, turn, [], state="failed", now=self.clock())
                 return True
+            if limited and not posted.replayed:
+                self.runtime.metrics.channel_turns_limited.labels(channel=turn.channel).inc()
+                log.warning(
+                    "channel_turn_limited",
+                    extra={
+                        "channel": turn.channel,
+                        "conversation_id": turn.conversation_id,
+                        "messages": len(turn.inbound),
+                        "limit_per_minute": self.runtime.settings.rate_limit_per_customer_per_minute,
+                    },
+                )
             if not posted.replayed:
                 if posted.reply is not None:
                     self.runtime.metrics.observe_reply(posted.reply)
@@ -243,6 +254,20 @@ class ChannelWorker:
                 },
             )
             return True
+
+    def _over_customer_limit(self, turn: ClaimedTurn) -> bool:
+        """Whether this conversation has had SPORTELLO_RATE_LIMIT_PER_CUSTOMER_PER_MINUTE turns in
+        the last minute (the bucket the message route uses, shared through Redis when configured).
+
+        The webhook was answered 200 already, and must be: providers send again whatever did not
+        get a 2xx, so a 429 there would multiply the flood it meant to stop. Past the limit the
+        turn's messages are stored unanswered instead (`store_unanswered`: in the transcript, the
+        export and `message.received`; nothing lost) and the bot spends nothing on them. Not
+        deferred to a later turn: a flood, or a loop with an auto-responder on the other side,
+        would then keep the bot answering at the limit for as long as it lasts. With the debounce
+        folding a person's bursts into one turn, a person does not reach the default (30)."""
+        key = f"channel-turn:{turn.conversation_id}"
+        return self.runtime.customer_limiter.acquire(key, time.monotonic()) is not None
 
     def _requests(
         self, session: Session, channel: Channel, turn: ClaimedTurn, response: dict[str, Any]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.channels import CHANNELS
 from api.deps import RuntimeDep
+from api.disk import check_free_space, written_paths
 from api.errors import AuthenticationFailed
 from api.metrics import CONTENT_TYPE
 from api.problems import PROBLEM_JSON, problem
@@ -34,7 +35,8 @@ def healthz() -> dict:
         503: {
             "model": Problem,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            "description": "not ready: warming up, no index yet, database or manifest failing (see checks)",
+            "description": "not ready: warming up, no index yet, database or manifest failing, disk "
+            "nearly full (see checks)",
         },
     },
 )
@@ -42,7 +44,9 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The start-up warm-up has finished (SPORTELLO_WARMUP), the database answers, the knowledge
     index is built and reachable, the brand's manifest reads and validates (a bad setting there
     would otherwise fail turns one by one), and every configured messaging channel has all its
-    credentials, and SPORTELLO_SECRET_KEY opens the stored webhook secrets.
+    credentials, SPORTELLO_SECRET_KEY opens the stored webhook secrets, and the data dir (and the
+    SQLite file's folder) has at least SPORTELLO_MIN_FREE_BYTES free (`disk`: writes would soon
+    fail with 507).
 
     With a Chroma server (SPORTELLO_CHROMA_URL) its own check, `chroma`, says whether it answers.
     When it alone fails the answer is 200 with status `degraded`: turns are still answered, from
@@ -54,6 +58,10 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         "index": _check(lambda: _index_ready(runtime)),
         "manifest": _check(runtime.check_manifest),
     }
+    if runtime.settings.min_free_bytes > 0:
+        checks["disk"] = _check(
+            lambda: check_free_space(written_paths(runtime.settings), runtime.settings.min_free_bytes)
+        )
     if runtime.settings.chroma_url:
         checks["chroma"] = _chroma_check(runtime)
     if runtime.stores_secrets():  # like channels: reported once there is something to open

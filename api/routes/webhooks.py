@@ -13,6 +13,7 @@ from api.schemas import (
     DeliveryOut,
     DeliveryStatus,
     PathId,
+    RedeliveryOut,
     WebhookCreated,
     WebhookIn,
     WebhookOut,
@@ -65,7 +66,12 @@ def update_webhook(
 ) -> dict:
     """Enable a subscription again (after its receiver answered 410 Gone), or disable it."""
     row = service.set_enabled(
-        session, webhook_id, enabled=body.enabled, reason=f"disabled by admin key {principal.key_id}", now=now
+        session,
+        webhook_id,
+        enabled=body.enabled,
+        reason=f"disabled by admin key {principal.key_id}",
+        now=now,
+        actor=principal,
     )
     return _view(row)
 
@@ -87,17 +93,54 @@ def list_deliveries(
     """The most recent deliveries first, with attempts, the last status code and the last error:
     for debugging a receiver. `?status=failed` is the dead-letter list (out of attempts, or the
     subscription was disabled)."""
-    return [
-        {
-            "id": d.id,
-            "event_type": d.event_type,
-            "status": d.status,
-            "attempts": d.attempts,
-            "next_attempt_at": d.next_attempt_at,
-            "last_error": d.last_error,
-            "last_status_code": d.last_status_code,
-            "created_at": d.created_at,
-            "delivered_at": d.delivered_at,
-        }
-        for d in service.list_deliveries(session, webhook_id, status=status_, limit=limit)
-    ]
+    return [_delivery_view(d) for d in service.list_deliveries(session, webhook_id, status=status_, limit=limit)]
+
+
+# Both answer 202: the deliveries are queued, the worker sends them (as it sends every event).
+_REDELIVERY_RESPONSES: dict[int | str, dict] = {
+    202: {"description": "queued again; GET …/deliveries shows them go pending → delivered"},
+    **problem_responses(409),
+}
+
+
+@router.post(
+    "/{webhook_id}/deliveries/retry",
+    response_model=RedeliveryOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_REDELIVERY_RESPONSES,
+)
+def redeliver_failed(webhook_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep) -> dict:
+    """Send every dead letter (`failed` delivery) of the subscription again, with the same
+    `webhook-id` each (receivers drop what they already have) and a full retry schedule. 409 while
+    the subscription is disabled: enable it first (`PATCH {"enabled": true}`)."""
+    rows = service.redeliver(session, webhook_id, delivery_id=None, now=now, actor=principal)
+    return {"count": len(rows), "deliveries": [_delivery_view(d) for d in rows]}
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/retry",
+    response_model=RedeliveryOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_REDELIVERY_RESPONSES,
+)
+def redeliver_one(
+    webhook_id: PathId, delivery_id: PathId, principal: AdminKey, session: SessionDep, now: NowDep
+) -> dict:
+    """Send one dead letter again (same `webhook-id`, attempts from 0). 409 when it is not `failed`
+    (pending: on its way; delivered: it arrived) or while the subscription is disabled."""
+    rows = service.redeliver(session, webhook_id, delivery_id=delivery_id, now=now, actor=principal)
+    return {"count": len(rows), "deliveries": [_delivery_view(d) for d in rows]}
+
+
+def _delivery_view(d: models.WebhookDelivery) -> dict:
+    return {
+        "id": d.id,
+        "event_type": d.event_type,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at,
+        "last_error": d.last_error,
+        "last_status_code": d.last_status_code,
+        "created_at": d.created_at,
+        "delivered_at": d.delivered_at,
+    }

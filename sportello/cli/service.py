@@ -24,7 +24,10 @@ secrets_app = typer.Typer(
     help="Keys of the secrets stored encrypted (SPORTELLO_SECRET_KEY): make one, rotate to it.",
     no_args_is_help=True,
 )
-retention_app = typer.Typer(help="Erase conversations older than SPORTELLO_RETENTION_DAYS.", no_args_is_help=True)
+retention_app = typer.Typer(
+    help="Erase conversations older than SPORTELLO_RETENTION_DAYS, audit rows older than SPORTELLO_AUDIT_RETENTION_DAYS.",
+    no_args_is_help=True,
+)
 
 
 def serve(
@@ -127,22 +130,46 @@ def retention_run(
     now: Annotated[str | None, typer.Option(help="the clock, ISO date/time (default: now)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Erase every conversation whose last activity is older than SPORTELLO_RETENTION_DAYS (run it daily)."""
-    from api import erase_expired
+    """Erase every conversation whose last activity is older than SPORTELLO_RETENTION_DAYS, and
+    delete audit rows older than SPORTELLO_AUDIT_RETENTION_DAYS (run it daily; either may be unset)."""
+    from api import erase_expired, prune_audit_log
 
     settings = Settings.from_env()
-    if settings.retention_days is None:
-        raise fail("SPORTELLO_RETENTION_DAYS is not set: nothing is old enough to erase (set it, e.g. 365)")
+    if settings.retention_days is None and settings.audit_retention_days is None:
+        raise fail(
+            "neither SPORTELLO_RETENTION_DAYS nor SPORTELLO_AUDIT_RETENTION_DAYS is set: nothing is old "
+            "enough to erase (set them, e.g. 365)"
+        )
+    for name, days in (("SPORTELLO_RETENTION_DAYS", settings.retention_days),
+                       ("SPORTELLO_AUDIT_RETENTION_DAYS", settings.audit_retention_days)):
+        if days is not None and days <= 0:
+            raise fail(f"{name}={days:g}: expected a number of days above 0")
+    clock = parse_now(now)
+    erased: list[str] = []
+    pruned = 0
     db = _database()
     try:
         with db.session() as session:
-            erased = erase_expired(session, retention_days=settings.retention_days, now=parse_now(now))
+            if settings.retention_days is not None:
+                erased = erase_expired(session, retention_days=settings.retention_days, now=clock)
+            # After the erasure, so its own audit rows are there (they are new: never pruned now).
+            if settings.audit_retention_days is not None:
+                pruned = prune_audit_log(session, retention_days=settings.audit_retention_days, now=clock)
     finally:
         db.dispose()
     if as_json:
-        typer.echo(json.dumps({"retention_days": settings.retention_days, "erased": erased}))
-    else:
+        typer.echo(json.dumps({
+            "retention_days": settings.retention_days,
+            "erased": erased,
+            "erased_count": len(erased),
+            "audit_retention_days": settings.audit_retention_days,
+            "audit_pruned": pruned,
+        }))
+        return
+    if settings.retention_days is not None:
         typer.echo(f"erased {len(erased)} conversation(s) older than {settings.retention_days:g} days")
+    if settings.audit_retention_days is not None:
+        typer.echo(f"deleted {pruned} audit row(s) older than {settings.audit_retention_days:g} days")
 
 
 @keys_app.command("revoke")

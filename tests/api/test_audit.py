@@ -5,12 +5,16 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
+from typer.testing import CliRunner
 
+from api import models
 from api.audit import ROUTES
+from sportello.cli import app as cli
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     Service,
     database_url_fixture,
@@ -215,3 +219,104 @@ def test_every_audited_route_is_a_route_of_the_app(service: Service) -> None:
     assert set(ROUTES) <= routes
     for (_, path), action in ROUTES.items():
         assert action.target_param is None or "{" + action.target_param + "}" in path
+
+
+# --- retention of the log itself -----------------------------------------------------------------
+def _age(service: Service, key_ids: list[str], days: float) -> None:
+    """Make the audit rows about these keys `days` old."""
+    with service.app.state.runtime.db.session() as session:
+        session.execute(
+            update(models.AuditEntry)
+            .where(models.AuditEntry.target_id.in_(key_ids))
+            .values(at=datetime.now(UTC) - timedelta(days=days))
+        )
+        session.commit()
+
+
+def _retention(database_url: str, tmp_path: Path, **env: str | None) -> Any:
+    base: dict[str, str | None] = {
+        "SPORTELLO_DATABASE_URL": database_url,
+        "SPORTELLO_DATA_DIR": str(tmp_path / "data"),
+        "SPORTELLO_RETENTION_DAYS": None,
+        "SPORTELLO_AUDIT_RETENTION_DAYS": None,
+    }
+    return CliRunner().invoke(cli, ["retention", "run", "--json"], env={**base, **env})
+
+
+def test_retention_deletes_audit_rows_older_than_the_audit_setting_and_counts_them(
+    service: Service, database_url: str, tmp_path: Path
+) -> None:
+    old = [service.key_id("channel", f"old-{n}") for n in range(3)]
+    recent = service.key_id("channel", "recent")
+    _age(service, old, days=100)
+
+    result = _retention(database_url, tmp_path, SPORTELLO_AUDIT_RETENTION_DAYS="90")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "retention_days": None,
+        "erased": [],
+        "erased_count": 0,
+        "audit_retention_days": 90.0,
+        "audit_pruned": 3,
+    }
+    assert [i["target"]["id"] for i in _audit(service, action="key.create")["items"]] == [recent]
+
+
+def test_pruning_the_audit_log_leaves_one_row_saying_how_many_went_and_from_when(
+    service: Service, database_url: str, tmp_path: Path
+) -> None:
+    _age(service, [service.key_id("channel", "old")], days=400)
+
+    _retention(database_url, tmp_path, SPORTELLO_AUDIT_RETENTION_DAYS="365")
+
+    [row] = _audit(service, action="audit.prune")["items"]
+    assert row["actor"] == {"id": "retention", "name": "SPORTELLO_AUDIT_RETENTION_DAYS", "role": "system"}
+    assert row["target"] == {"type": "audit_log", "id": None}
+    assert row["detail"]["pruned"] == 1
+    assert row["detail"]["retention_days"] == 365.0
+    assert datetime.fromisoformat(row["detail"]["before"]) < datetime.now(UTC) - timedelta(days=364)
+
+
+def test_audit_rows_younger_than_the_setting_are_kept_and_nothing_is_recorded(
+    service: Service, database_url: str, tmp_path: Path
+) -> None:
+    service.key_id("channel", "young")
+
+    result = _retention(database_url, tmp_path, SPORTELLO_AUDIT_RETENTION_DAYS="30")
+
+    assert json.loads(result.stdout)["audit_pruned"] == 0
+    assert [i["action"] for i in _audit(service)["items"]] == ["key.create"]
+
+
+def test_with_both_settings_the_erasure_is_recorded_before_the_log_is_pruned(
+    service: Service, database_url: str, tmp_path: Path
+) -> None:
+    service.send("c-idle", "opening hours?")
+    with service.app.state.runtime.db.session() as session:
+        session.execute(
+            update(models.Conversation)
+            .where(models.Conversation.id == "c-idle")
+            .values(updated_at=datetime.now(UTC) - timedelta(days=60))
+        )
+        session.commit()
+    _age(service, [service.key_id("channel")], days=60)  # the channel key behind send() is old too
+
+    result = _retention(
+        database_url, tmp_path, SPORTELLO_RETENTION_DAYS="30", SPORTELLO_AUDIT_RETENTION_DAYS="30"
+    )
+
+    counts = json.loads(result.stdout)
+    assert (counts["erased"], counts["erased_count"], counts["audit_pruned"]) == (["c-idle"], 1, 1)
+    # Both at the command's clock: the erasure's own row is new, so never pruned by the same run.
+    assert sorted((i["action"], i["target"]["id"] or "") for i in _audit(service)["items"]) == [
+        ("audit.prune", ""),
+        ("conversation.erase", "c-idle"),
+    ]
+
+
+def test_an_audit_retention_of_zero_days_is_refused_naming_the_variable(database_url: str, tmp_path: Path) -> None:
+    result = _retention(database_url, tmp_path, SPORTELLO_AUDIT_RETENTION_DAYS="0")
+
+    assert result.exit_code == 2
+    assert "SPORTELLO_AUDIT_RETENTION_DAYS" in result.output

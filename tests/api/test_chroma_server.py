@@ -80,7 +80,7 @@ def test_a_sync_through_one_instance_serves_another_from_the_same_chroma_server(
     assert [[c["url"] for c in r["citations"]] for r in replies] == [[ANSWER_URL], [ANSWER_URL]]
     assert replies[0]["text"] == replies[1]["text"]
     assert ready.json() == {"status": "ready", "checks": {
-        "database": "ok", "index": "ok", "manifest": "ok", "chroma": "ok"}}
+        "database": "ok", "index": "ok", "manifest": "ok", "disk": "ok", "chroma": "ok"}}
 
 
 def test_while_the_chroma_server_is_down_turns_are_answered_lexical_only_and_readyz_says_degraded(

@@ -1,23 +1,39 @@
 """A full SQLite database: `PRAGMA max_page_count` caps the file at its current size, and SQLite
 then fails a write that needs another page with SQLITE_FULL, exactly as on a full disk (the
 drill `python -m benchmarks.drills disk_full` fills a real tmpfs). The message is refused with a
-507 problem+json, nothing of it is stored, and the service writes again once space returns."""
+507 problem+json, nothing of it is stored, and the service writes again once space returns.
+
+Readiness watches the free space itself: on a real tmpfs (mounted here when the tests run as
+root, as the drill does) filled below SPORTELLO_MIN_FREE_BYTES, /readyz answers 503 naming the
+folder and its free bytes, and 200 again once space returns; /healthz never asks."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select, text
 
 from api import models
+from api.app import create_app
 from api.webhooks import DeliveryPolicy
-from tests.api.conftest_api import Service, make_service_fixture  # noqa: F401 (fixtures, used by name)
+from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
+    ADMIN_KEY,
+    EchoKnowledgeAssistant,
+    Service,
+    embedding_url_fixture,
+    make_service_fixture,
+    make_settings,
+)
 from tests.api.conftest_channels import eventually
 
 # Over SQLite's page (4 KiB): storing it needs new overflow pages, which a full file cannot add.
@@ -117,3 +133,141 @@ def test_the_webhook_worker_waits_between_polls_while_the_database_refuses_write
 
 def _three(records: list[logging.LogRecord]) -> list[logging.LogRecord] | None:
     return records[:3] if len(records) >= 3 else None
+
+
+# --- readiness and free space --------------------------------------------------------------------
+SMALL_DISK = 16 * 1024 * 1024
+MIN_FREE = 4 * 1024 * 1024
+FAQ = "question,answer,updated_at\nQuali sono gli orari?,Dal lunedì al sabato 9-19.,2026-11-01\n"
+
+
+@pytest.fixture(name="small_disk")
+def small_disk_fixture(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB tmpfs of its own (as the drill mounts one): filling it fills nothing else."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK}", "tmpfs", str(disk)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@contextmanager
+def nearly_full(disk: Path, leave: int) -> Iterator[None]:
+    """Fill `disk` with a file until `leave` bytes are free; the file is removed on exit."""
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        out.write(b"\0" * max(0, shutil.disk_usage(disk).free - leave))
+    try:
+        yield
+    finally:
+        filler.unlink()
+
+
+@contextmanager
+def ready_client(tmp_path: Path, embedding_url: str, *, data_dir: Path, database_url: str,
+                 min_free: int = MIN_FREE) -> Iterator[TestClient]:
+    """A service that is ready (an FAQ synced through the API, on the loopback embedder)."""
+    brand = tmp_path / "brand"
+    brand.mkdir(exist_ok=True)
+    (brand / "faq.csv").write_text(FAQ, encoding="utf-8")
+    manifest = brand / "sources.yaml"
+    manifest.write_text(
+        "brand: Test Brand\nlanguage: it\nsources:\n"
+        "  - id: faq\n    type: faq\n    path: faq.csv\n    base_url: https://brand.test\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(
+        tmp_path, database_url, data_dir=data_dir, manifest=manifest, embedding_base_url=embedding_url,
+        min_free_bytes=min_free,
+    )
+    app = create_app(settings, assistant=EchoKnowledgeAssistant(), delivery=DeliveryPolicy(enabled=False))
+    with TestClient(app) as client:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        key = client.post("/v1/keys", json={"role": "content", "name": "cms"}, headers=admin).json()["key"]
+        synced = client.post("/v1/sources/faq/sync", headers={"Authorization": f"Bearer {key}"})
+        assert synced.status_code == 202, synced.text
+        yield client
+
+
+def test_readyz_is_503_naming_the_data_dir_and_its_free_bytes_when_the_disk_is_nearly_full(
+    tmp_path: Path, small_disk: Path, embedding_url: str
+) -> None:
+    data_dir = small_disk / "data"
+    with ready_client(tmp_path, embedding_url, data_dir=data_dir,
+                      database_url=f"sqlite:///{small_disk / 'sportello.db'}") as client:
+        assert client.get("/readyz").status_code == 200, client.get("/readyz").text
+        with nearly_full(small_disk, leave=MIN_FREE // 2):
+            response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    failing = {name: state for name, state in body["checks"].items() if state != "ok"}
+    assert list(failing) == ["disk"]
+    assert failing["disk"].startswith(f"DiskSpaceLow: {data_dir} has ")
+    free = int(failing["disk"].split(" has ")[1].split(" bytes free")[0])
+    assert 0 < free < MIN_FREE
+    assert f"SPORTELLO_MIN_FREE_BYTES={MIN_FREE}" in failing["disk"]
+    assert "disk: DiskSpaceLow" in body["detail"]
+
+
+def test_readyz_is_ready_again_once_space_returns(tmp_path: Path, small_disk: Path, embedding_url: str) -> None:
+    with ready_client(tmp_path, embedding_url, data_dir=small_disk / "data",
+                      database_url=f"sqlite:///{small_disk / 'sportello.db'}") as client:
+        with nearly_full(small_disk, leave=MIN_FREE // 2):
+            assert client.get("/readyz").status_code == 503
+        after = client.get("/readyz")
+
+    assert after.status_code == 200
+    assert after.json()["checks"]["disk"] == "ok"
+
+
+def test_healthz_stays_200_while_the_disk_is_nearly_full(tmp_path: Path, small_disk: Path, embedding_url: str) -> None:
+    with (
+        ready_client(tmp_path, embedding_url, data_dir=small_disk / "data",
+                     database_url=f"sqlite:///{small_disk / 'sportello.db'}") as client,
+        nearly_full(small_disk, leave=MIN_FREE // 2),
+    ):
+        health = client.get("/healthz")
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+
+
+def test_the_sqlite_files_folder_is_watched_when_it_is_outside_the_data_dir(
+    tmp_path: Path, small_disk: Path, embedding_url: str
+) -> None:
+    with (
+        ready_client(tmp_path, embedding_url, data_dir=tmp_path / "data",
+                     database_url=f"sqlite:///{small_disk / 'sportello.db'}") as client,
+        nearly_full(small_disk, leave=MIN_FREE // 2),
+    ):
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["disk"].startswith(f"DiskSpaceLow: {small_disk} has ")
+
+
+def test_a_threshold_above_the_free_space_fails_readiness_without_a_full_disk(
+    tmp_path: Path, embedding_url: str
+) -> None:
+    with ready_client(tmp_path, embedding_url, data_dir=tmp_path / "data",
+                      database_url=f"sqlite:///{tmp_path / 'service.db'}", min_free=2**62) as client:
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert f"SPORTELLO_MIN_FREE_BYTES={2**62}" in response.json()["checks"]["disk"]
+
+
+def test_a_threshold_of_zero_turns_the_disk_check_off(tmp_path: Path, embedding_url: str) -> None:
+    with ready_client(tmp_path, embedding_url, data_dir=tmp_path / "data",
+                      database_url=f"sqlite:///{tmp_path / 'service.db'}", min_free=0) as client:
+        response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert "disk" not in response.json()["checks"]

@@ -131,15 +131,23 @@ def test_retention_erases_conversations_idle_longer_than_the_setting(
     result = CliRunner().invoke(cli, ["retention", "run", "--json", "--now", now.isoformat()], env=env)
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"retention_days": 30.0, "erased": ["wa-erase"]}
+    assert json.loads(result.stdout) == {
+        "retention_days": 30.0,
+        "erased": ["wa-erase"],
+        "erased_count": 1,
+        "audit_retention_days": None,
+        "audit_pruned": 0,
+    }
     assert service.client.get("/v1/conversations/wa-erase", headers=service.key("channel")).status_code == 404
     assert service.client.get("/v1/conversations/wa-keep", headers=service.key("channel")).status_code == 200
 
 
 def test_retention_without_the_setting_says_how_to_set_it(tmp_path: Path) -> None:
-    env = {"SPORTELLO_DATA_DIR": str(tmp_path / "data"), "SPORTELLO_RETENTION_DAYS": None}
+    env = {"SPORTELLO_DATA_DIR": str(tmp_path / "data"), "SPORTELLO_RETENTION_DAYS": None,
+           "SPORTELLO_AUDIT_RETENTION_DAYS": None}
 
     result = CliRunner().invoke(cli, ["retention", "run"], env=env)
 
     assert result.exit_code == 2
     assert "SPORTELLO_RETENTION_DAYS" in result.output
+    assert "SPORTELLO_AUDIT_RETENTION_DAYS" in result.output

@@ -222,7 +222,9 @@ def test_readiness_needs_the_index(content: Any) -> None:
     assert before.status_code == 503
     assert before.json()["checks"]["database"] == "ok"
     assert after.status_code == 200
-    assert after.json() == {"status": "ready", "checks": {"database": "ok", "index": "ok", "manifest": "ok"}}
+    assert after.json() == {
+        "status": "ready", "checks": {"database": "ok", "index": "ok", "manifest": "ok", "disk": "ok"}
+    }
 
 
 def test_readiness_fails_when_the_manifest_is_edited_into_an_invalid_one(content: Any, tmp_path: Path) -> None:

@@ -81,12 +81,14 @@ def test_readyz_says_warming_until_the_warm_up_turn_has_run_and_ready_after(
 
     assert warming.status_code == 503
     assert warming.headers["content-type"] == "application/problem+json"
-    assert warming.json()["checks"] == {"warmup": "warming", "database": "ok", "index": "ok", "manifest": "ok"}
+    assert warming.json()["checks"] == {
+        "warmup": "warming", "database": "ok", "index": "ok", "manifest": "ok", "disk": "ok"
+    }
     assert "warmup: warming" in warming.json()["detail"]
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"warmup": "ok", "database": "ok", "index": "ok", "manifest": "ok"},
+        "checks": {"warmup": "ok", "database": "ok", "index": "ok", "manifest": "ok", "disk": "ok"},
     }
 
 
