@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from benchmarks.drills import harness as h
+from benchmarks.service import ServiceProcess, service_env, sync
 
 SIZE = "6m"
 
@@ -46,9 +47,9 @@ def _fill(disk: Path) -> Path:
 def _drill(folder: Path, disk: Path, receiver: h.Receiver) -> dict[str, Any]:
     manifest = h.copy_demo_brand(folder)
     url = f"sqlite:///{disk / 'sportello.db'}"
-    env = h.service_env(folder / "data", manifest, url)
-    h.sync(env, manifest)
-    service = h.ServiceProcess(env, folder / "serve.log")
+    env = service_env(folder / "data", manifest, url)
+    sync(env, manifest)
+    service = ServiceProcess(env, folder / "serve.log")
     service.start()
     keys = h.provision(service.base, receiver)
     outcome = h.Outcome()
