@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api import audit
 from api.errors import AuthenticationFailed, Forbidden, RateLimited
 from api.keys import Principal, authenticate, hash_secret
+from api.ratelimit import first_refusal
 from api.runtime import Runtime
 from api.sources import SyncWorker
 
@@ -57,14 +58,17 @@ def get_principal(
     unknown keys, and a key over its rate, are refused before the lookup."""
     now = time.monotonic()
     address = request.client.host if request.client else "unknown"
-    refused = runtime.auth_failures.exhausted(address, now)
-    if refused is not None:
-        raise RateLimited(refused, "this address (too many unknown keys)")
     secret = _bearer(request)
-    if secret is not None:
-        retry_after = runtime.limiter.acquire(hash_secret(secret), now)
-        if retry_after is not None:
-            raise RateLimited(retry_after)
+    if secret is None:
+        refused = runtime.auth_failures.exhausted(address, now)
+        if refused is not None:
+            raise RateLimited(refused, "this address (too many unknown keys)")
+    else:
+        refusal = first_refusal(runtime.auth_failures, address, runtime.limiter, hash_secret(secret), now)
+        if refusal is not None and refusal[0] == 0:
+            raise RateLimited(refusal[1], "this address (too many unknown keys)")
+        if refusal is not None:
+            raise RateLimited(refusal[1])
     try:
         principal = authenticate(session, secret, admin_key=runtime.settings.admin_key)
     except AuthenticationFailed:
