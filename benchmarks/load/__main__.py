@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
@@ -177,6 +178,14 @@ def profile_summary(files: list[Path], top: int = 40) -> list[tuple[str, float, 
     return [(f, n / total, own[f] / total) for f, n in inclusive.most_common(top)]
 
 
+def forget_buckets(redis_url: str, prefix: str) -> None:
+    """The run's rate-limit buckets (they would expire within a minute anyway)."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
 def database_counts(database_url: str) -> dict[str, Any]:
     engine = create_engine(database_url)
     try:
@@ -229,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         more = {"chroma_url": chroma.url, "log_level": "INFO"}
         if args.redis:
             more |= {"redis_url": args.redis, "redis_prefix": f"sportello-load-{secrets.token_hex(4)}"}
+            stack.callback(forget_buckets, args.redis, more["redis_prefix"])
         env = service_env(workdir / "data", MANIFEST, database_url, admin_key=admin_key, **more)
         started = time.monotonic()
         sync(env, MANIFEST)
