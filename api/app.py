@@ -113,7 +113,7 @@ def create_app_from_env() -> FastAPI:
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """What `sportello serve` (and `api.loadbench`) hand uvicorn: its limits against slow or idle
+    """What `sportello serve` hands uvicorn: its limits against slow or idle
     clients, from settings. Slow headers and bodies are the reverse proxy's to cut (README,
     "Running in production"): uvicorn has no read timeout for them, only a cap on connections per
     worker (503 past it) and on the size of unfinished headers. The h11 parser, because the header

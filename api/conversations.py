@@ -24,7 +24,7 @@ from agent import Conversation, ConversationUpdate, HandoffReason, Reply, Turn, 
 from api import models
 from api.errors import MessageIdReused, MessageIdTaken, UnknownConversation
 from api.handoffs import active_handoff, handoff_event, handoff_ref, open_handoff, transcript
-from api.webhooks import emit
+from api.webhooks import emit, enabled_subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,10 @@ def post_message(
             lambda: _store_silently(session, conversation_id, message_id, inbound, held_by, now),
         )
 
-    state = agent_state(session, conversation_id)
+    # Held in this frame until the turn is stored: the session's identity map keeps only rows
+    # something references, and _store_turn then finds it there instead of reading it again.
+    conversation_row = session.get(models.Conversation, conversation_id)
+    state = _agent_state(session, conversation_id, conversation_row)
     if not serialized:
         # SQLite: end the read transaction before the agent runs (it may call an LLM for seconds);
         # its writers queue on one lock anyway. On PostgreSQL the transaction, and with it the
@@ -220,15 +223,23 @@ def _stored_response(
 
 
 def _conversation_row(
-    session: Session, conversation_id: str, inbound: InboundMessage, now: datetime
+    session: Session,
+    conversation_id: str,
+    inbound: InboundMessage,
+    now: datetime,
+    *,
+    focus: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> models.Conversation:
+    """The conversation's row, created (with `focus` and `language`) when it is new."""
     row = session.get(models.Conversation, conversation_id)
     if row is None:
         row = models.Conversation(
             id=conversation_id,
             channel=inbound.channel,
             user_id=inbound.user_id,
-            focus={},
+            focus=focus or {},
+            language=language,
             created_at=now,
             updated_at=now,
         )
@@ -299,13 +310,12 @@ def _store_turn(
     reply: Reply,
     now: datetime,
 ) -> PostedMessage:
-    conversation = _conversation_row(session, conversation_id, inbound, now)
+    conversation = _conversation_row(
+        session, conversation_id, inbound, now, focus=dict(focus), language=reply.language
+    )
     conversation.focus = dict(focus)
     conversation.language = reply.language or conversation.language
     customer = _customer_row(conversation_id, message_id, inbound, now)
-    session.add(customer)
-    session.flush()  # a retried message_id fails here, before anything else is written
-
     body = reply_view(reply)
     bot = models.Message(
         conversation_id=conversation_id,
@@ -316,40 +326,43 @@ def _store_turn(
         reply={k: v for k, v in body.items() if k != "text"},
         created_at=now,
     )
-    session.add(bot)
-
     handoff = active_handoff(session, conversation_id)
     opened_reason = None
-    if reply.handoff is not None and handoff is not None and reply.handoff.reason.holds and not _holds(handoff):
-        # A waiting no-answer handoff becomes one that holds (the customer now asks for a person,
-        # or writes about an injury): the operator sees the new reason and the bot falls silent.
-        handoff.reason = str(reply.handoff.reason)
-        handoff.summary = reply.handoff.summary
-        opened_reason = handoff.reason
-    if reply.handoff is not None and handoff is None:
-        handoff = open_handoff(
-            session,
-            conversation,
-            reason=str(reply.handoff.reason),
-            summary=reply.handoff.summary,
-            language=reply.handoff.language or reply.language,
-            evidence=list(reply.handoff.evidence),
-            requested_by="bot",
-            now=now,
-        )
-        opened_reason = handoff.reason
+    if reply.handoff is None:
+        # The common turn: its response is known before anything is written, so the customer's
+        # message (with it) and the reply are one INSERT, where a retried message_id fails.
+        response = customer.response = _turn_response(conversation_id, message_id, body, handoff)
+        session.add_all([customer, bot])
+        session.flush()
+    else:
+        session.add(customer)
+        session.flush()  # a retried message_id fails here, before the handoff is written
+        session.add(bot)
+        if handoff is not None and reply.handoff.reason.holds and not _holds(handoff):
+            # A waiting no-answer handoff becomes one that holds (the customer now asks for a
+            # person, or writes about an injury): the operator sees the new reason and the bot
+            # falls silent.
+            handoff.reason = str(reply.handoff.reason)
+            handoff.summary = reply.handoff.summary
+            opened_reason = handoff.reason
+        if handoff is None:
+            handoff = open_handoff(  # its summary, when the agent gave none, is this message
+                session,
+                conversation,
+                reason=str(reply.handoff.reason),
+                summary=reply.handoff.summary,
+                language=reply.handoff.language or reply.language,
+                evidence=list(reply.handoff.evidence),
+                requested_by="bot",
+                now=now,
+            )
+            opened_reason = handoff.reason
+        response = customer.response = _turn_response(conversation_id, message_id, body, handoff)
+        session.flush()
 
-    response = {
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "status": "handed_off" if handoff is not None else "bot",
-        "reply": body,
-        "handoff": handoff_ref(handoff) if handoff is not None else None,
-    }
-    customer.response = response
-    session.flush()
-
-    emit(session, "message.received", _message_event(conversation, customer, None), now=now)
+    # The turn's two or three events go to the same subscriptions: read them once.
+    enabled = enabled_subscriptions(session)
+    emit(session, "message.received", _message_event(conversation, customer, None), now=now, enabled=enabled)
     emit(
         session,
         "reply.sent",
@@ -363,10 +376,24 @@ def _store_turn(
             "at": now,
         },
         now=now,
+        enabled=enabled,
     )
-    if opened_reason is not None and handoff is not None:
-        emit(session, "handoff.requested", handoff_event(session, handoff), now=now)
+    # (The event's body reads the transcript: only when a subscription wants it.)
+    if opened_reason is not None and handoff is not None and any("handoff.requested" in s.events for s in enabled):
+        emit(session, "handoff.requested", handoff_event(session, handoff), now=now, enabled=enabled)
     return PostedMessage(response, replayed=False, reply=reply, opened_handoff_reason=opened_reason)
+
+
+def _turn_response(
+    conversation_id: str, message_id: str, body: dict[str, Any], handoff: models.Handoff | None
+) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "status": "handed_off" if handoff is not None else "bot",
+        "reply": body,
+        "handoff": handoff_ref(handoff) if handoff is not None else None,
+    }
 
 
 def _holds(handoff: models.Handoff) -> bool:
@@ -385,7 +412,10 @@ def _intent(reply: Reply) -> str | None:
 
 def agent_state(session: Session, conversation_id: str) -> Conversation:
     """Rebuild the agent's view of a conversation (turns and focus) from the database."""
-    row = session.get(models.Conversation, conversation_id)
+    return _agent_state(session, conversation_id, session.get(models.Conversation, conversation_id))
+
+
+def _agent_state(session: Session, conversation_id: str, row: models.Conversation | None) -> Conversation:
     if row is None:
         return Conversation(id=conversation_id)
     messages = session.scalars(

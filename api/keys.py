@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from api import audit, models
@@ -26,15 +26,22 @@ ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "sk_"
 # The principal id of the bootstrap key from SPORTELLO_ADMIN_KEY (it has no row).
 BOOTSTRAP_ADMIN_ID = "key_admin_env"
+# The scopes' table (its model is api.channels.models.ChannelKeyScope, whose package imports this
+# module): named here so the key and its scope are one query.
+_SCOPES = table("channel_key_scopes", column("key_id"), column("channel"))
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's id (never its secret), name and role."""
+    """Who is calling: the key's id (never its secret), name and role. `authenticate` also reads
+    the channel a channel key is scoped to (`scope_known`; `channel` None: not scoped), so the
+    message route does not ask the database again (api/channels/scope.py)."""
 
     key_id: str
     name: str
     role: str
+    channel: str | None = None
+    scope_known: bool = False
 
     def may(self, *roles: str) -> bool:
         return self.role == "admin" or self.role in roles
@@ -98,7 +105,11 @@ def authenticate(session: Session, secret: str | None, *, admin_key: str | None)
     # Compare digests, in constant time, so neither timing nor length reveals the admin key.
     if admin_key and hmac.compare_digest(digest, hash_secret(admin_key)):
         return Principal(key_id=BOOTSTRAP_ADMIN_ID, name="SPORTELLO_ADMIN_KEY", role="admin")
-    row = session.scalars(select(models.ApiKey).where(models.ApiKey.secret_hash == digest)).first()
-    if row is None or row.revoked_at is not None:
+    found = session.execute(
+        select(models.ApiKey.id, models.ApiKey.name, models.ApiKey.role, models.ApiKey.revoked_at, _SCOPES.c.channel)
+        .outerjoin(_SCOPES, _SCOPES.c.key_id == models.ApiKey.id)
+        .where(models.ApiKey.secret_hash == digest)
+    ).first()
+    if found is None or found.revoked_at is not None:
         raise AuthenticationFailed("unknown or revoked API key; ask an admin for a new one (POST /v1/keys)")
-    return Principal(key_id=row.id, name=row.name, role=row.role)
+    return Principal(key_id=found.id, name=found.name, role=found.role, channel=found.channel, scope_known=True)

@@ -81,27 +81,41 @@ class RateLimiter:
         self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill}
 
 
-# KEYS[1] the bucket; ARGV capacity, tokens per second, 1 to take a token (0 to look only).
-# Returns the seconds until a token is free, or -1 when allowed (as a string: Redis would
-# truncate a Lua number to an integer).
-_BUCKET_SCRIPT = """
-local capacity, rate, take = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+# One bucket's refill-and-take, in Lua: `take` 1 takes a token, 0 only looks. Returns the seconds
+# until a token is free, or -1 when allowed.
+_BUCKET_LUA = """
+local function bucket(key, capacity, rate, take, now)
+  local stored = redis.call('HMGET', key, 'tokens', 'updated')
+  if take == 0 and not stored[1] then return -1 end
+  local tokens = tonumber(stored[1]) or capacity
+  local updated = tonumber(stored[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
+  local wait = -1
+  if tokens >= 1 then
+    if take == 1 then tokens = tokens - 1 end
+  else
+    wait = (1 - tokens) / rate
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'updated', tostring(now))
+  redis.call('EXPIRE', key, math.ceil(capacity / rate) + 1)
+  return wait
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-if take == 0 and not stored[1] then return '-1' end
-local tokens = tonumber(stored[1]) or capacity
-local updated = tonumber(stored[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
-local wait = -1
-if tokens >= 1 then
-  if take == 1 then tokens = tokens - 1 end
-else
-  wait = (1 - tokens) / rate
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
-return tostring(wait)
+"""
+# KEYS[1] the bucket; ARGV capacity, tokens per second, take. The result as a string: Redis
+# would truncate a Lua number to an integer.
+_BUCKET_SCRIPT = _BUCKET_LUA + """
+return tostring(bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), now))
+"""
+# Look at KEYS[1] (ARGV 1-2), and only when it has a token take one from KEYS[2] (ARGV 3-4):
+# 'first:<seconds>' or 'second:<seconds>' for the bucket that refuses, '-1' when allowed.
+_LOOK_THEN_TAKE_SCRIPT = _BUCKET_LUA + """
+local wait = bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 0, now)
+if wait >= 0 then return 'first:' .. tostring(wait) end
+wait = bucket(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), 1, now)
+if wait >= 0 then return 'second:' .. tostring(wait) end
+return '-1'
 """
 
 
@@ -110,10 +124,12 @@ class RedisRateLimiter:
     server's clock is the one all processes share (monotonic clocks differ per process)."""
 
     def __init__(self, client: redis.Redis, per_minute: int, *, name: str, prefix: str) -> None:
+        self.client = client
         self.capacity = float(max(1, per_minute))
         self.rate = self.capacity / 60.0
         self.namespace = f"{prefix}:ratelimit:{name}:"
         self._script = client.register_script(_BUCKET_SCRIPT)
+        self._look_then_take = client.register_script(_LOOK_THEN_TAKE_SCRIPT)
 
     def acquire(self, key: str, now: float) -> float | None:
         return self._run(key, take=1)
@@ -128,6 +144,34 @@ class RedisRateLimiter:
             log.warning("rate_limit_unavailable", extra={"error": type(exc).__name__})
             return None
         return None if wait < 0 else wait
+
+    def exhausted_then_acquire(self, key: str, other: RedisRateLimiter, other_key: str) -> tuple[int, float] | None:
+        """`exhausted(key)` then, if it has a token, `other.acquire(other_key)`, in one round trip."""
+        try:
+            answer = self._look_then_take(
+                keys=[self.namespace + key, other.namespace + other_key],
+                args=[self.capacity, self.rate, other.capacity, other.rate],
+            )
+        except redis.RedisError as exc:
+            log.warning("rate_limit_unavailable", extra={"error": type(exc).__name__})
+            return None
+        which, _, wait = (answer.decode() if isinstance(answer, bytes) else str(answer)).partition(":")
+        return None if not wait else (0 if which == "first" else 1, float(wait))
+
+
+def first_refusal(
+    looked: Limiter, look_key: str, taken: Limiter, take_key: str, now: float
+) -> tuple[int, float] | None:
+    """`looked.exhausted(look_key)`, then (only when that allows) `taken.acquire(take_key)`: which of
+    the two refused (0 or 1) and the seconds until it allows, or None. Both buckets in Redis on
+    one client: one round trip instead of two (every authenticated request asks both)."""
+    if isinstance(looked, RedisRateLimiter) and isinstance(taken, RedisRateLimiter) and looked.client is taken.client:
+        return looked.exhausted_then_acquire(look_key, taken, take_key)
+    wait = looked.exhausted(look_key, now)
+    if wait is not None:
+        return 0, wait
+    wait = taken.acquire(take_key, now)
+    return None if wait is None else (1, wait)
 
 
 def make_limiters(

@@ -281,12 +281,27 @@ def event_body(event_type: str, data: dict[str, Any], *, now: datetime) -> str:
     return to_json(payload).decode("utf-8")
 
 
-def emit(session: Session, event_type: str, data: dict[str, Any], *, now: datetime) -> int:
-    """Queue `event_type` for every subscription that wants it; the caller commits. Returns the count."""
+def enabled_subscriptions(session: Session) -> list[models.WebhookSubscription]:
+    """The subscriptions events are queued for now (read once by a caller that emits several
+    events in one transaction: `emit(..., enabled=...)`)."""
+    query = select(models.WebhookSubscription).where(models.WebhookSubscription.disabled_at.is_(None))
+    return list(session.scalars(query))
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+    enabled: list[models.WebhookSubscription] | None = None,
+) -> int:
+    """Queue `event_type` for every subscription that wants it; the caller commits. Returns the count.
+    `enabled`: what `enabled_subscriptions` read earlier in the same transaction (else read here)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    enabled = select(models.WebhookSubscription).where(models.WebhookSubscription.disabled_at.is_(None))
-    subscriptions = [s for s in session.scalars(enabled) if event_type in s.events]
+    subscriptions = [s for s in (enabled_subscriptions(session) if enabled is None else enabled)
+                     if event_type in s.events]  # fmt: skip
     if not subscriptions:
         return 0
     body = event_body(event_type, data, now=now)

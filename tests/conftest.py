@@ -7,18 +7,16 @@ fails, so a test that passes here passes on an offline machine.
 from __future__ import annotations
 
 import ipaddress
-import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from benchmarks.service import ChromaServer as ChromaServer
+from benchmarks.service import running_chroma as running_chroma
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_MANIFEST = ROOT / "examples" / "demo-brand" / "sources.yaml"
@@ -105,60 +103,6 @@ def demo_assistant(demo_manifest, demo_knowledge):
     from agent.assistant import Assistant
 
     return Assistant(demo_manifest, demo_knowledge)
-
-
-class ChromaServer:
-    """`chroma run` on a free loopback port, storing in `path`. `stop()` then `start()` again keeps
-    the port and the data: a Chroma restart, as a worker sees it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ChromaServer:
-        binary = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-        self.process = subprocess.Popen(
-            [binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not self._heartbeat():  # another process starting: nothing to wait on but its answer
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"chroma server did not start on port {self.port}")
-            time.sleep(0.1)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
-
-    def _heartbeat(self) -> bool:
-        import httpx
-
-        try:
-            return httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-
-@contextmanager
-def running_chroma(path: Path) -> Iterator[str]:
-    """`chroma run` storing in `path` on a free loopback port; yields its URL; stopped on exit."""
-    server = ChromaServer(path).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

@@ -33,13 +33,15 @@ def ensure_in_scope(
     """Raise unless `principal` may use the conversation (and write as channel `writing_as`)."""
     if principal.role != "channel":
         return
-    scope = session.get(ChannelKeyScope, principal.key_id)
-    if scope is None:
+    if principal.scope_known:
+        channel = principal.channel
+    else:
+        scope = session.get(ChannelKeyScope, principal.key_id)
+        channel = scope.channel if scope is not None else None
+    if channel is None:
         return
-    if writing_as is not None and writing_as != scope.channel:
-        raise Forbidden(
-            f"this key is for the {scope.channel} channel: it cannot send messages as {writing_as}"
-        )
+    if writing_as is not None and writing_as != channel:
+        raise Forbidden(f"this key is for the {channel} channel: it cannot send messages as {writing_as}")
     conversation = session.get(models.Conversation, conversation_id)
-    if conversation is not None and conversation.channel != scope.channel:
+    if conversation is not None and conversation.channel != channel:
         raise UnknownConversation(conversation_id)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from benchmarks.drills import harness as h
+from benchmarks.service import ServiceProcess, service_env, sync
 
 SIZE = "6m"
 # Readiness fails below this much free space where the database lives; the drill's disk is 6 MB, so
@@ -49,10 +50,10 @@ def _fill(disk: Path) -> Path:
 def _drill(folder: Path, disk: Path, receiver: h.Receiver) -> dict[str, Any]:
     manifest = h.copy_demo_brand(folder)
     url = f"sqlite:///{disk / 'sportello.db'}"
-    env = h.service_env(folder / "data", manifest, url)
+    env = service_env(folder / "data", manifest, url)
     env["SPORTELLO_MIN_FREE_BYTES"] = str(MIN_FREE_BYTES)
-    h.sync(env, manifest)
-    service = h.ServiceProcess(env, folder / "serve.log")
+    sync(env, manifest)
+    service = ServiceProcess(env, folder / "serve.log")
     service.start()
     keys = h.provision(service.base, receiver)
     outcome = h.Outcome()

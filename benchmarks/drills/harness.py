@@ -1,4 +1,4 @@
-"""What every drill stands on: the real `sportello serve` as a subprocess on a loopback port, a
+"""What every drill stands on besides the service itself (benchmarks.service): a
 loopback LLM endpoint and feed server that can hold requests (so a turn or a sync is caught half-way), a
 webhook receiver that counts deliveries by `webhook-id`, a private PostgreSQL cluster, load that
 retries like a channel does, and the checks that nothing acknowledged was lost or doubled."""
@@ -10,10 +10,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,27 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_BRAND = ROOT / "examples" / "demo-brand"
-ADMIN_KEY = "sk_drill_admin_bootstrap_key"
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(predicate: Any, timeout: float, step: float = 0.1) -> bool:
-    """Poll `predicate` (another process's state: nothing to wait on but polling) until true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if predicate():
-                return True
-        time.sleep(step)
-    return False
+from benchmarks.service import ADMIN_KEY, DEMO_BRAND, free_port, wait_until
 
 
 # --- loopback servers -------------------------------------------------------------------------
@@ -127,6 +104,11 @@ class LLMEndpoint(_Server):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The variables that make the service's composer call this endpoint (LLM mode)."""
+        return {"SPORTELLO_LLM_BASE_URL": self.url, "SPORTELLO_LLM_MODEL": "drill", "OPENAI_API_KEY": "not-needed"}
 
 
 class FeedServer(_Server):
@@ -257,82 +239,6 @@ def edit_every_faq_answer(brand: Path, words: str) -> None:
     lines = (brand / "faq.csv").read_text(encoding="utf-8").splitlines()
     edited = [lines[0]] + [re.sub(r'^([^,]+,"[^"]*)"', rf'\1 {words}"', line) for line in lines[1:]]
     (brand / "faq.csv").write_text("\n".join(edited) + "\n", encoding="utf-8")
-
-
-@dataclass
-class ServiceProcess:
-    """`sportello serve` (one worker) as a subprocess; its log goes to `log_path`."""
-
-    env: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 180.0) -> float:
-        """Start and wait until /readyz says ready; return the seconds it took."""
-        started = time.monotonic()
-        log = self.log_path.open("ab")
-        log.write(f"\n--- start {self.starts} ---\n".encode())
-        log.flush()
-        self.process = subprocess.Popen(
-            [str(BIN / "sportello"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        self.starts += 1
-
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sportello serve exited with {self.process.returncode}; see {self.log_path}")
-            return httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200
-
-        if not wait_until(ready, timeout, step=0.2):
-            raise RuntimeError(f"sportello serve not ready after {timeout} s; see {self.log_path}")
-        return time.monotonic() - started
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def service_env(data_dir: Path, manifest: Path, database_url: str, llm: LLMEndpoint | None = None) -> dict[str, str]:
-    """The service's SPORTELLO_* variables: the bundled embedder, the offline composer unless
-    `llm` is given (then the LLM composer, which a drill can hold mid-turn)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPORTELLO_")}
-    env.update({
-        "SPORTELLO_DATA_DIR": str(data_dir),
-        "SPORTELLO_MANIFEST": str(manifest),
-        "SPORTELLO_DATABASE_URL": database_url,
-        "SPORTELLO_ADMIN_KEY": ADMIN_KEY,
-        "SPORTELLO_RATE_LIMIT_PER_MINUTE": "1000000",
-        "SPORTELLO_RATE_LIMIT_PER_CUSTOMER_PER_MINUTE": "1000000",
-        "NO_PROXY": "127.0.0.1,localhost",
-    })
-    if llm is not None:
-        env.update({"SPORTELLO_LLM_BASE_URL": llm.url, "SPORTELLO_LLM_MODEL": "drill", "OPENAI_API_KEY": "not-needed"})
-    return env
-
-
-def sync(env: dict[str, str], manifest: Path) -> None:
-    subprocess.run([str(BIN / "sportello"), "sync", str(manifest)], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from benchmarks.drills import harness as h
+from benchmarks.service import ServiceProcess, service_env, sync, wait_until
 
 SEARCH = "/v1/search?q=quanto%20costa%20la%20spedizione&k=3&source_id=faq"
 KILL_AFTER_FETCH = 1.0  # seconds: the changed entries take several to embed
@@ -48,9 +49,9 @@ def run(backend: str) -> dict[str, Any]:
 
 def _drill(folder: Path, url: str, llm: h.LLMEndpoint, feeds: h.FeedServer, receiver: h.Receiver) -> dict[str, Any]:
     manifest = h.copy_demo_brand(folder, feeds)
-    env = h.service_env(folder / "data", manifest, url, llm)
-    h.sync(env, manifest)
-    service = h.ServiceProcess(env, folder / "serve.log")
+    env = {**service_env(folder / "data", manifest, url), **llm.env}
+    sync(env, manifest)
+    service = ServiceProcess(env, folder / "serve.log")
     result: dict[str, Any] = {"start_s": round(service.start(), 1)}
     keys = h.provision(service.base, receiver)
     outcome = h.Outcome()
@@ -94,7 +95,7 @@ def _drill(folder: Path, url: str, llm: h.LLMEndpoint, feeds: h.FeedServer, rece
             for n in range(12, 16):
                 h.send(client, keys, outcome, f"conv-{n % 4}", f"m-{n}", h.customer_text(n))
             again = client.post("/v1/sources/faq/sync", headers=keys.content).headers["location"]
-            h.wait_until(lambda: client.get(again, headers=keys.content).json()["status"] not in
+            wait_until(lambda: client.get(again, headers=keys.content).json()["status"] not in
                          ("queued", "running"), 120, step=0.5)
             result["new_sync_job"] = client.get(again, headers=keys.content).json()["status"]
             found = client.get(SEARCH, headers=keys.content).json()["passages"]

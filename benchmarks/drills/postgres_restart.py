@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from benchmarks.drills import harness as h
+from benchmarks.service import ServiceProcess, service_env, sync
 
 CUSTOMERS = 4
 BEFORE, DOWN, AFTER = 3.0, 5.0, 5.0  # seconds of load before the stop, PostgreSQL down, after it is back
@@ -38,9 +39,9 @@ def run() -> dict[str, Any]:
 def _drill(folder: Path, postgres: h.PrivatePostgres,
            receiver: h.Receiver) -> dict[str, Any]:
     manifest = h.copy_demo_brand(folder)
-    env = h.service_env(folder / "data", manifest, postgres.url)
-    h.sync(env, manifest)
-    service = h.ServiceProcess(env, folder / "serve.log")
+    env = service_env(folder / "data", manifest, postgres.url)
+    sync(env, manifest)
+    service = ServiceProcess(env, folder / "serve.log")
     service.start()
     keys = h.provision(service.base, receiver)
     outcome = h.Outcome()

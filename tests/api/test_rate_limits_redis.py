@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis
 
+from api.keys import hash_secret
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     database_url_fixture,
     make_service_fixture,
@@ -70,3 +71,19 @@ def test_unknown_keys_are_counted_across_workers(make_service: Any, shared_limit
                 first.client.get("/v1/handoffs", headers=guess).status_code]
 
     assert statuses == [401, 401, 429]
+
+
+def test_an_address_refused_for_unknown_keys_takes_nothing_from_a_good_keys_bucket(
+    make_service: Any, shared_limits: dict[str, Any]
+) -> None:
+    # The address's look and the key's take are one script in Redis: the refusal comes first.
+    service = make_service(auth_failures_per_minute=1, rate_limit_per_minute=2, **shared_limits)
+    headers = service.key("operator")
+    assert service.client.get("/v1/handoffs", headers={"Authorization": "Bearer sk_guess"}).status_code == 401
+
+    refused = service.client.get("/v1/handoffs", headers=headers)
+
+    assert refused.status_code == 429 and "unknown keys" in refused.json()["detail"]
+    secret = headers["Authorization"].split()[1]
+    bucket = f"{shared_limits['redis_prefix']}:ratelimit:key:{hash_secret(secret)}"
+    assert not redis.Redis.from_url(REDIS_URL).exists(bucket)
