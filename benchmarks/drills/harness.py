@@ -261,11 +261,14 @@ def edit_every_faq_answer(brand: Path, words: str) -> None:
 
 @dataclass
 class ServiceProcess:
-    """`sportello serve` (one worker) as a subprocess; its log goes to `log_path`."""
+    """`sportello serve` as a subprocess (`workers` uvicorn worker processes under one supervisor
+    when more than one); its log goes to `log_path`. It runs in a process group of its own, so
+    `stop()` leaves no worker behind even when the supervisor does not stop them."""
 
     env: dict[str, str]
     log_path: Path
     port: int = field(default_factory=free_port)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -280,8 +283,9 @@ class ServiceProcess:
         log.write(f"\n--- start {self.starts} ---\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [str(BIN / "sportello"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [str(BIN / "sportello"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.starts += 1
 
@@ -291,8 +295,12 @@ class ServiceProcess:
                 raise RuntimeError(f"sportello serve exited with {self.process.returncode}; see {self.log_path}")
             return httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200
 
-        if not wait_until(ready, timeout, step=0.2):
-            raise RuntimeError(f"sportello serve not ready after {timeout} s; see {self.log_path}")
+        try:
+            if not wait_until(ready, timeout, step=0.2):
+                raise RuntimeError(f"sportello serve not ready after {timeout} s; see {self.log_path}")
+        except BaseException:
+            self.stop()
+            raise
         return time.monotonic() - started
 
     def kill9(self) -> None:
@@ -301,12 +309,18 @@ class ServiceProcess:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """SIGTERM (uvicorn stops its workers and waits for them), then SIGKILL to whatever of the
+        process group is left: a worker orphaned by a killed supervisor, or one that hung."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
