@@ -129,3 +129,19 @@ def test_content_routes_read_the_demo_index(demo_service: str) -> None:
     assert len(search["passages"]) == 3
     assert {"source_id", "url", "title", "updated_at", "score"} <= set(search["passages"][0])
     assert ready.status_code == 200
+
+
+def test_a_follow_up_goes_on_asking_what_the_previous_question_asked(demo_service: str) -> None:
+    """"E quello di Milano il sabato?" after the Torino hours asks Milano's Saturday hours (the
+    store feed: 20:00), not whatever mentions Milano and Saturday (a stale FAQ saying 19:00). The
+    follow-up reads the previous customer turn's intent, which the service stores with it."""
+    body = {"user_id": "+39333000222", "channel": "whatsapp"}
+    with httpx.Client(base_url=demo_service, timeout=60) as http:
+        key = _keys(http)["channel"]
+        for text in ("Che orari fa il negozio di Torino?", "E quello di Milano il sabato?"):
+            response = http.post("/v1/conversations/wa-follow-up/messages", json={**body, "text": text}, headers=key)
+            assert response.status_code == 200, response.text
+    reply = response.json()["reply"]
+
+    assert "20:00" in reply["text"] and "19:00" not in reply["text"]
+    assert [c["url"] for c in reply["citations"]] == ["https://www.velobici.example/negozi/milano/"]
