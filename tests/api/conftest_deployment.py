@@ -2,7 +2,7 @@
 server and Redis, the demo brand synced into that server; and the behaviour tests' service in both
 shapes, so one test body runs on each.
 
-- `two_workers_pg_chroma` (session): a real Chroma server (tests/conftest.py `ChromaServer`), a
+- `two_workers_pg_chroma` (session, tests/conftest.py, started by `running_deployment`): a real Chroma server (tests/conftest.py `ChromaServer`), a
   fresh PostgreSQL schema (`postgres_schema`), a copy of the demo brand synced into the server on
   the demo clock, and `sportello serve --workers 2` (benchmarks/drills/harness.py `ServiceProcess`,
   in a process group of its own: stopped at the end of the session, nothing left behind) on a free
@@ -25,7 +25,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from benchmarks.drills.harness import ServiceProcess, copy_demo_brand, service_e
 from tests.api.conftest_api import (
     ADMIN_KEY,
     FAST_DELIVERY,
+    PG_HOST,
+    PG_PORT,
     REDIS_HOST,
     REDIS_PORT,
     REDIS_URL,
@@ -186,22 +188,23 @@ def worker_serving(deployment: Deployment, client_port: int) -> int:
     raise AssertionError(f"no worker holds the connection from port {client_port}")
 
 
-@pytest.fixture(scope="session", name=TWO_WORKERS)
-def two_workers_pg_chroma_fixture(
-    tmp_path_factory: pytest.TempPathFactory, postgres_database: str, demo_data_dir: Path, embedder: Any
-) -> Iterator[Deployment]:
+@contextmanager
+def running_deployment(folder: Path, demo_data_dir: Path, embedder: Any) -> Iterator[Deployment]:
+    """The deployment in `folder`, stopped and cleaned up on exit (the session fixture
+    `two_workers_pg_chroma` in tests/conftest.py: defined there once, it starts once however many
+    test modules use it, where a fixture imported into each module would start once per module)."""
     from knowledge.sources import load_manifest
     from knowledge.sync import sync_manifest
 
+    require_server("PostgreSQL", PG_HOST, PG_PORT)
     require_server("Redis", REDIS_HOST, REDIS_PORT)
-    folder = tmp_path_factory.mktemp("two-workers")
     manifest = copy_demo_brand(folder)
     data_dir = folder / "data"
     redis_prefix = f"sportello-test-{uuid.uuid4().hex[:12]}"
     with ExitStack() as stack:
         chroma = ChromaServer(folder / "chroma").start()
         stack.callback(chroma.stop)
-        database_url = stack.enter_context(postgres_schema(postgres_database))
+        database_url = stack.enter_context(postgres_schema(f"sportello_two_workers_{uuid.uuid4().hex[:8]}_"))
         stack.callback(_delete_redis_keys, redis_prefix)
         # The demo clock, as `demo_data_dir` was synced: the dates a sync gives content follow it.
         sync_manifest(

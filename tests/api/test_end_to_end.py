@@ -24,13 +24,11 @@ import httpx
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     WebhookReceiver,
-    postgres_database_fixture,
     receiver_fixture,
 )
 from tests.api.conftest_deployment import (  # noqa: F401 (fixtures, used by name)
     demo_service_fixture,
     two_workers_fixture,
-    two_workers_pg_chroma_fixture,
 )
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}

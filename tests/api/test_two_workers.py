@@ -36,14 +36,12 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
     WAIT,
     WebhookReceiver,
-    postgres_database_fixture,
     receiver_fixture,
 )
 from tests.api.conftest_deployment import (  # noqa: F401 (fixtures, used by name)
     ON_TWO_WORKERS,
     Deployment,
     two_workers_fixture,
-    two_workers_pg_chroma_fixture,
     worker_serving,
 )
 from tests.conftest import DEMO_NOW, DEMO_SUITE
