@@ -123,4 +123,5 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_seconds,
         "limit_concurrency": settings.limit_concurrency,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_worker_healthcheck": settings.worker_healthcheck_seconds,
     }

@@ -123,7 +123,7 @@ def post_message(
                                                        Turn("bot", reply.text, now, grounded=False)), dict(state.focus)))
 
     def write() -> PostedMessage:
-        return _store_turn(session, conversation_id, message_id, inbound, result.update.focus, result.reply, now)
+        return _store_turn(session, conversation_id, message_id, inbound, result.update, result.reply, now)
 
     return _commit_or_replay(session, conversation_id, message_id, inbound.text, write)
 
@@ -250,7 +250,7 @@ def _conversation_row(
 
 
 def _customer_row(
-    conversation_id: str, message_id: str, inbound: InboundMessage, now: datetime
+    conversation_id: str, message_id: str, inbound: InboundMessage, now: datetime, *, intent: str | None = None
 ) -> models.Message:
     return models.Message(
         conversation_id=conversation_id,
@@ -258,6 +258,7 @@ def _customer_row(
         role="customer",
         text=inbound.text,
         author=inbound.user_id,
+        intent=intent,
         created_at=now,
     )
 
@@ -306,16 +307,18 @@ def _store_turn(
     conversation_id: str,
     message_id: str,
     inbound: InboundMessage,
-    focus: dict[str, str],
+    update: ConversationUpdate,
     reply: Reply,
     now: datetime,
 ) -> PostedMessage:
-    conversation = _conversation_row(
-        session, conversation_id, inbound, now, focus=dict(focus), language=reply.language
-    )
-    conversation.focus = dict(focus)
+    focus = dict(update.focus)
+    conversation = _conversation_row(session, conversation_id, inbound, now, focus=focus, language=reply.language)
+    conversation.focus = focus
     conversation.language = reply.language or conversation.language
-    customer = _customer_row(conversation_id, message_id, inbound, now)
+    # The customer turn keeps its intent: the next turn's follow-up reads it from there ("E quello
+    # di Milano il sabato?" goes on asking the hours), as it does from the agent's own Conversation.
+    asked = next((t for t in update.turns if t.role == "customer"), None)
+    customer = _customer_row(conversation_id, message_id, inbound, now, intent=asked.intent if asked else None)
     body = reply_view(reply)
     bot = models.Message(
         conversation_id=conversation_id,

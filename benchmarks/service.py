@@ -49,7 +49,9 @@ def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.
 
 @dataclass
 class ServiceProcess:
-    """`sportello serve --workers N` as a subprocess; its log goes to `log_path`."""
+    """`sportello serve --workers N` as a subprocess; its log goes to `log_path`. It runs in a
+    process group of its own, so `stop()` leaves no worker behind even when the supervisor does
+    not stop them."""
 
     env: dict[str, str]
     log_path: Path
@@ -73,9 +75,18 @@ class ServiceProcess:
         self.process = subprocess.Popen(
             [str(BIN / "sportello"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(self.workers)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.starts += 1
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return time.monotonic() - started
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         in_a_row = 0
         while in_a_row < 5 * self.workers:
@@ -92,7 +103,6 @@ class ServiceProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"sportello serve not ready after {timeout} s; see {self.log_path}")
             time.sleep(0.2)  # another process starting: nothing to wait on but its answer
-        return time.monotonic() - started
 
     def worker_pids(self) -> list[int]:
         """The uvicorn worker processes (children of the supervisor with several workers; the
@@ -109,12 +119,18 @@ class ServiceProcess:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """SIGTERM (uvicorn stops its workers and waits for them), then SIGKILL to whatever of the
+        process group is left: a worker orphaned by a killed supervisor, or one that hung."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -120,6 +120,7 @@ class _HttpSession:
         self.target = target
         self.conversation_id = conversation_id
         self.sent = 0
+        self.open_handoff: tuple[str, str] | None = None  # (id, reason) the last response showed
 
     def send(self, message: str, *, now: datetime | None) -> dict[str, Any]:
         self.sent += 1
@@ -141,7 +142,15 @@ class _HttpSession:
             payload = response.json()
         except ValueError as exc:
             raise TargetError(f"{url} did not return JSON (status {response.status_code})") from exc
-        return reply_from_http(payload)
+        reply = reply_from_http(payload)
+        shown = payload.get("handoff")
+        handoff = (shown["id"], shown["reason"]) if isinstance(shown, dict) else None
+        if payload.get("reply") is not None and handoff is not None and handoff == self.open_handoff:
+            # A waiting handoff an earlier turn opened (no answer) stays open while the bot goes on
+            # answering: this reply did not hand off, as in process (where a reply carries only its own).
+            reply["handoff"] = None
+        self.open_handoff = handoff
+        return reply
 
 
 def reply_from_http(payload: dict[str, Any]) -> dict[str, Any]:

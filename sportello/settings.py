@@ -91,6 +91,11 @@ class Settings:
     # Connections plus in-flight requests a worker accepts before answering 503 (None = no limit).
     limit_concurrency: int | None = 1000
     max_header_bytes: int = 16_384  # h11's cap on an incomplete request line and headers
+    # With --workers N, uvicorn's supervisor pings each worker and kills one that does not answer
+    # within this many seconds. A worker busy starting (imports, the embedding model, the warm-up
+    # turn) on a loaded machine can hold its interpreter longer than uvicorn's 5 s and was killed
+    # and restarted in the middle of its start-up.
+    worker_healthcheck_seconds: int = 60
     # Conversations whose last activity is older than this are erased by `sportello retention run`.
     retention_days: float | None = None
     # Audit rows older than this are deleted by the same command (the log names who acted on which

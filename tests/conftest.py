@@ -113,3 +113,13 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def two_workers_pg_chroma(tmp_path_factory: pytest.TempPathFactory, demo_data_dir: Path, embedder) -> Iterator[object]:
+    """`sportello serve --workers 2` on PostgreSQL, a Chroma server and Redis with the demo brand
+    (tests/api/conftest_deployment.py); here, once for the session, so every module shares it."""
+    from tests.api.conftest_deployment import running_deployment
+
+    with running_deployment(tmp_path_factory.mktemp("two-workers"), demo_data_dir, embedder) as deployment:
+        yield deployment

@@ -57,12 +57,30 @@ WAIT = 15.0  # upper bound for waiting on an event from another thread; tests no
 
 
 # --- databases -------------------------------------------------------------------------------
-def postgres_answers() -> bool:
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+def answers(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((PG_HOST, PG_PORT), timeout=1.0):
+        with socket.create_connection((host, port), timeout=1.0):
             return True
     except OSError:
         return False
+
+
+def postgres_answers() -> bool:
+    return answers(PG_HOST, PG_PORT)
+
+
+def require_server(name: str, host: str, port: int) -> None:
+    """Skip the test when nothing answers on host:port; fail it instead under CI=true, where the
+    server is promised (a missing one must not hide the tests that need it)."""
+    if answers(host, port):
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {name} is not answering on {host}:{port}")
+    pytest.skip(f"{name} is not answering on {host}:{port}")
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -77,11 +95,7 @@ def postgres_database_fixture() -> Iterator[str]:
     is dropped here at the end of the session. Schemas rather than databases: DROP DATABASE
     forces a checkpoint, which costs seconds on a busy machine.
     """
-    if not postgres_answers():
-        # CI promises PostgreSQL: there a missing server fails the tests instead of hiding them.
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
-        pytest.skip(f"PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
+    require_server("PostgreSQL", PG_HOST, PG_PORT)
     prefix = f"sportello_{uuid.uuid4().hex[:8]}_"
     yield prefix
     with _pg_admin() as connection:
@@ -92,18 +106,27 @@ def postgres_database_fixture() -> Iterator[str]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A fresh schema named `prefix` + a random suffix; yields a database URL whose search_path is
+    that schema (its tables and alembic_version live there); dropped on exit."""
+    schema = prefix + uuid.uuid4().hex[:12]
+    with _pg_admin() as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{PG_DATABASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with _pg_admin() as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture(params=["sqlite", "postgresql"], name="database_url")
 def database_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'service.db'}"
         return
-    schema = request.getfixturevalue("postgres_database") + uuid.uuid4().hex[:12]
-    with _pg_admin() as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    # search_path puts this test's tables (and alembic_version) in its own schema.
-    yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{PG_DATABASE}?options=-csearch_path%3D{schema}"
-    with _pg_admin() as connection:
-        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema(request.getfixturevalue("postgres_database")) as url:
+        yield url
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:

@@ -1,8 +1,12 @@
-"""End to end: the demo brand synced into a data dir, the real assistant (`build_assistant`), the
-service under uvicorn on loopback, a channel speaking HTTP, and a webhook receiver.
+"""End to end: the demo brand synced, the real assistant (`build_assistant`), the service on
+loopback, a channel speaking HTTP, and a webhook receiver; each test runs on both shapes of the
+service (`demo_service`, tests/api/conftest_deployment.py):
 
-The demo brand comes synced by `knowledge.sync.sync_manifest` into a session tmp dir
-(`demo_data_dir` in tests/conftest.py, shared with the agent tests so it is synced once).
+- `in_process`: the app under uvicorn in this process, SQLite, the demo brand synced by
+  `knowledge.sync.sync_manifest` into a session tmp dir (`demo_data_dir` in tests/conftest.py,
+  shared with the agent tests so it is synced once);
+- `two_workers_pg_chroma`: `sportello serve --workers 2` on PostgreSQL, a Chroma server and Redis,
+  the same brand synced into that server.
 
 "Done when" from the service issue: a channel sends messages and gets cited replies; a handoff
 goes open → claimed → operator reply → resolved → bot answers again, with a signed event for each
@@ -13,34 +17,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from api.app import create_app
-from api.deps import get_now
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     ADMIN_KEY,
-    FAST_DELIVERY,
     WebhookReceiver,
-    make_settings,
     receiver_fixture,
-    running_server,
 )
-from tests.conftest import DEMO_MANIFEST, DEMO_NOW
+from tests.api.conftest_deployment import (  # noqa: F401 (fixtures, used by name)
+    demo_service_fixture,
+    two_workers_fixture,
+)
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
-def _app(tmp_path: Path, demo_data_dir: Path) -> Any:
-    settings = make_settings(
-        tmp_path, f"sqlite:///{tmp_path / 'service.db'}", data_dir=demo_data_dir, manifest=DEMO_MANIFEST
-    )
-    app = create_app(settings, delivery=FAST_DELIVERY)  # no assistant given: the real one is built
-    # The demo content is dated against a reference clock; the service reads time through get_now.
-    app.dependency_overrides[get_now] = lambda: DEMO_NOW
-    return app
 
 
 def _keys(http: httpx.Client) -> dict[str, dict[str, str]]:
@@ -58,13 +49,8 @@ def _say(http: httpx.Client, key: dict[str, str], text: str) -> dict[str, Any]:
     return response.json()
 
 
-def test_a_customer_gets_cited_replies_and_a_person_when_asked(
-    tmp_path: Path, demo_data_dir: Path, receiver: WebhookReceiver
-) -> None:
-    with (
-        running_server(_app(tmp_path, demo_data_dir)) as base,
-        httpx.Client(base_url=base, timeout=60) as http,
-    ):
+def test_a_customer_gets_cited_replies_and_a_person_when_asked(demo_service: str, receiver: WebhookReceiver) -> None:
+    with httpx.Client(base_url=demo_service, timeout=60) as http:
         keys = _keys(http)
         subscription = http.post(
             "/v1/webhooks",
@@ -127,11 +113,8 @@ def test_a_customer_gets_cited_replies_and_a_person_when_asked(
     )
 
 
-def test_content_routes_read_the_demo_index(tmp_path: Path, demo_data_dir: Path) -> None:
-    with (
-        running_server(_app(tmp_path, demo_data_dir)) as base,
-        httpx.Client(base_url=base, timeout=60) as http,
-    ):
+def test_content_routes_read_the_demo_index(demo_service: str) -> None:
+    with httpx.Client(base_url=demo_service, timeout=60) as http:
         keys = _keys(http)
         sources = http.get("/v1/sources", headers=keys["content"]).json()["sources"]
         search = http.get(
@@ -144,3 +127,19 @@ def test_content_routes_read_the_demo_index(tmp_path: Path, demo_data_dir: Path)
     assert len(search["passages"]) == 3
     assert {"source_id", "url", "title", "updated_at", "score"} <= set(search["passages"][0])
     assert ready.status_code == 200
+
+
+def test_a_follow_up_goes_on_asking_what_the_previous_question_asked(demo_service: str) -> None:
+    """"E quello di Milano il sabato?" after the Torino hours asks Milano's Saturday hours (the
+    store feed: 20:00), not whatever mentions Milano and Saturday (a stale FAQ saying 19:00). The
+    follow-up reads the previous customer turn's intent, which the service stores with it."""
+    body = {"user_id": "+39333000222", "channel": "whatsapp"}
+    with httpx.Client(base_url=demo_service, timeout=60) as http:
+        key = _keys(http)["channel"]
+        for text in ("Che orari fa il negozio di Torino?", "E quello di Milano il sabato?"):
+            response = http.post("/v1/conversations/wa-follow-up/messages", json={**body, "text": text}, headers=key)
+            assert response.status_code == 200, response.text
+    reply = response.json()["reply"]
+
+    assert "20:00" in reply["text"] and "19:00" not in reply["text"]
+    assert [c["url"] for c in reply["citations"]] == ["https://www.velobici.example/negozi/milano/"]

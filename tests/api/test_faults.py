@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import uuid
 from collections import Counter
@@ -46,8 +45,8 @@ from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
     WebhookReceiver,
     _pg_admin,
     make_service_fixture,
-    postgres_answers,
     postgres_database_fixture,
+    require_server,
 )
 from tests.api.conftest_channels import (  # noqa: F401 (fixtures, used by name)
     FAST_CHANNELS,
@@ -67,10 +66,7 @@ NO_DELIVERY = DeliveryPolicy(enabled=False)
 # --- fixtures ----------------------------------------------------------------------------------
 @pytest.fixture(name="relay")
 def relay_fixture() -> Iterator[TcpRelay]:
-    if not postgres_answers():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
-        pytest.skip(f"PostgreSQL is not answering on {PG_HOST}:{PG_PORT}")
+    require_server("PostgreSQL", PG_HOST, PG_PORT)
     with TcpRelay(PG_HOST, PG_PORT) as relay:
         yield relay
 

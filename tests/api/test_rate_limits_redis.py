@@ -3,8 +3,6 @@ stand for two workers. Skipped only when nothing answers there, and never under 
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,24 +12,20 @@ import redis
 
 from api.keys import hash_secret
 from tests.api.conftest_api import (  # noqa: F401 (fixtures, used by name)
+    REDIS_HOST,
+    REDIS_PORT,
+    REDIS_URL,
     database_url_fixture,
     make_service_fixture,
     postgres_database_fixture,
+    require_server,
 )
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(name="shared_limits")
 def shared_limits_fixture() -> Iterator[dict[str, Any]]:
     """Settings that put the limits in Redis under a prefix of this test's own (deleted after)."""
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1.0):
-            pass
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not answering on 127.0.0.1:6379 (CI must start it)")
-        pytest.skip("Redis is not answering on 127.0.0.1:6379")
+    require_server("Redis", REDIS_HOST, REDIS_PORT)
     prefix = f"sportello-test-{uuid.uuid4().hex[:12]}"
     yield {"redis_url": REDIS_URL, "redis_prefix": prefix}
     client = redis.Redis.from_url(REDIS_URL)

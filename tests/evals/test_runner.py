@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from agent.assistant import TurnResult
@@ -325,3 +326,23 @@ def test_http_runner_reports_a_wrong_key_on_every_case(suite: Suite, service) ->
     target.close()
     assert all(not r.passed for r in results)
     assert all("HTTP 401" in r.reasons[0] and "unknown key" in r.reasons[0] for r in results)
+
+
+def test_over_http_a_waiting_handoff_from_an_earlier_turn_is_not_the_next_replys_handoff() -> None:
+    """The service shows the conversation's open handoff on every response: a no-answer handoff
+    stays open while the bot goes on answering, and those later replies did not hand off (as in
+    process); while the handoff holds the conversation (no reply), it is the turn's handoff."""
+    waiting = {"id": "h1", "reason": "no_answer", "status": "open"}
+    answered = {"text": "Aperti alle 9.", "language": "it", "grounded": True, "citations": [], "warnings": []}
+    bodies = iter([
+        {"status": "handed_off", "reply": {**answered, "text": "Non lo so.", "grounded": False}, "handoff": waiting},
+        {"status": "handed_off", "reply": answered, "handoff": waiting},
+        {"status": "handed_off", "reply": None, "handoff": {**waiting, "reason": "human_requested"}},
+        {"status": "handed_off", "reply": None, "handoff": {**waiting, "reason": "human_requested"}},
+    ])
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=next(bodies)))
+    session = HttpTarget("http://service.test", "k", client=httpx.Client(transport=transport)).session("c1")
+
+    handoffs = [session.send(text, now=None)["handoff"] for text in ("a", "b", "c", "d")]
+
+    assert [h and h["reason"] for h in handoffs] == ["no_answer", None, "human_requested", "human_requested"]
