@@ -52,16 +52,6 @@ _SQLITE_FULL = "SQLITE_FULL"
 _PG_DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL, Appendix A)
 
 
-def log_background_error(log: logging.Logger, worker: str, exc: Exception) -> None:
-    """How a background loop (webhooks, channels, syncs, the index watcher) reports a failed round:
-    one line per poll while the database is away (`<worker>_database_unavailable`), a traceback
-    (`<worker>_error`) for anything else."""
-    if database_fault(exc) is None:
-        log.error(f"{worker}_error", exc_info=exc)
-    else:
-        log.warning(f"{worker}_database_unavailable", extra={"error": type(exc).__name__})
-
-
 def database_fault(exc: BaseException) -> DatabaseFault | None:
     """What a failed statement says about the database rather than about the statement: `full`
     (no space to write), `unavailable` (unreachable, restarting, its connection lost or busy), or

@@ -12,7 +12,6 @@ from the previous ones.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import models
-from api.db import Database, log_background_error, rows_affected
+from api.background import cancel_and_wait, log_background_error
+from api.db import Database, rows_affected
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,7 @@ class IndexWatcher:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task])
         self._task = None
 
     async def _run(self) -> None:

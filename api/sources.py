@@ -24,7 +24,6 @@ found issue is announced once as a `knowledge.issue_found` event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -39,7 +38,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import audit, models
-from api.db import log_background_error, rows_affected
+from api.background import cancel_and_wait, log_background_error
+from api.db import rows_affected
 from api.errors import UnknownSource, UnknownSyncJob
 from api.index_generation import publish_generation
 from api.keys import Principal
@@ -259,9 +259,7 @@ class SyncWorker:
         crawl cannot be interrupted halfway); if the process exits first, its lease expires."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task])
         self._task = None
 
     def _lock(self) -> asyncio.Lock:

@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from api import audit, models
-from api.db import Database, log_background_error, rows_affected
+from api.background import cancel_and_wait, log_background_error
+from api.db import Database, rows_affected
 from api.errors import DeliveryNotFailed, SubscriptionDisabled, UnknownDelivery, UnknownWebhook
 from api.metrics import Metrics
 from api.schemas import EventType
@@ -387,9 +388,7 @@ class DeliveryWorker:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task])
         self._task = None
         with contextlib.suppress(Exception):  # sends already made are attempts: store them if we can
             await self._record_unrecorded()

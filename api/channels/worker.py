@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from agent import Conversation, ConversationUpdate, Reply, Turn, TurnResult, phrase
 from api import models
+from api.background import cancel_and_wait, log_background_error
 from api.channels.base import Channel, ChannelRegistry, OutgoingRequest, SendOutcome
 from api.channels.builtin import CHANNELS
 from api.channels.formatting import reply_messages
@@ -40,7 +41,7 @@ from api.channels.store import (
     ripe_conversations,
 )
 from api.conversations import InboundMessage, post_message, store_unanswered
-from api.db import database_fault, log_background_error
+from api.db import database_fault
 from api.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,7 @@ class ChannelWorker:
         log.info("channel_worker_started")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         with contextlib.suppress(Exception):  # sends already made: store them if the database lets us
             await asyncio.to_thread(self._record, self._unrecorded)
