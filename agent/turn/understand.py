@@ -32,14 +32,18 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     served = res.served_languages
     default = served[0]
     previous_language = conversation.focus.get("language")
+    parts = split_message(message)
+    question = parts.question
+    asked = question or message
     stores = list(res.knowledge_state(now).stores)
+    # What the message names, found once: its words are not read as language, and it is the subject.
+    named_stores = find_stores(asked, stores)
+    named_product = res.products.find(asked)
     detected = detect_language(message, default=default, previous=previous_language, expected=served,
-                               names=_names(message, stores, res))
+                               names=_names(named_stores, named_product, res))
     is_served = base_language(detected) in served
     language = detected if is_served else default
 
-    parts = split_message(message)
-    question = parts.question
     vector = None
     vote = None
     strength = 0.0
@@ -52,9 +56,8 @@ def understand(conversation: Conversation, message: str, now: datetime, res: Res
     act = read_act(message, parts, vote, answered_well=answered_well)
     signal = classify_message(message, detected, vote, answered_well=answered_well, brand_terms=_brand_terms(res))
 
-    asked = question or message
     intent = detect_intent(asked)
-    subject, product = _subject(asked, conversation, stores, res)
+    subject, product = _subject(asked, conversation, stores, named_stores, named_product, res)
     previous = conversation.customer_turns()[-1] if conversation.customer_turns() else None
     follow_up = (
         act is None
@@ -146,9 +149,13 @@ def _leans_on_previous(
 
 
 def _subject(
-    message: str, conversation: Conversation, stores: list[StoreRef], res: Resources
+    message: str,
+    conversation: Conversation,
+    stores: list[StoreRef],
+    named: list[StoreRef],
+    named_product: ProductRef | None,
+    res: Resources,
 ) -> tuple[Subject, ProductRef | None]:
-    named = find_stores(message, stores)
     short = len(message.split()) <= FOLLOW_UP_MAX_WORDS
     store_key = store_label = None
     from_focus = False
@@ -158,7 +165,7 @@ def _subject(
         match = [s for s in stores if s.key == conversation.focus["store"]]
         if match:
             store_key, store_label, from_focus = match[0].key, _store_label(match[0]), True
-    product = res.products.find(message)
+    product = named_product
     product_from_focus = False
     if product is None and short and conversation.focus.get("product") and not named:
         product = next((p for p in res.products.products if p.key == conversation.focus["product"]), None)
@@ -170,14 +177,13 @@ def _subject(
     return subject, product
 
 
-def _names(message: str, stores: list[StoreRef], res: Resources) -> frozenset[str]:
+def _names(stores: list[StoreRef], product: ProductRef | None, res: Resources) -> frozenset[str]:
     """The words of the product and stores the message names, and of the brand's store names: they
     name things in whatever language the brand chose, not the customer's."""
     named: set[str] = set(res.store_words)
-    product = res.products.find(message)
     if product is not None:
         named |= product.tokens
-    for store in find_stores(message, stores):
+    for store in stores:
         named.update(words(" ".join([store.name, store.city or "", *store.aliases])))
     return frozenset(named)
 

@@ -129,7 +129,7 @@ def detect_language(
     (value, language), runner_up = served[0], (served[1][0] if len(served) > 1 else 0.0)
     total = sum(v for v, _ in served) or 1.0
     needed = _MIN_CONFIDENCE_SHORT if short else _MIN_CONFIDENCE
-    if value / total >= needed or value >= _LEAD_RATIO * runner_up > 0.0 or (value > 0.0 and runner_up == 0.0):
+    if value / total >= needed or (value > 0.0 and value >= _LEAD_RATIO * runner_up):
         return language
     return fallback
 
